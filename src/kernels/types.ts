@@ -1,0 +1,74 @@
+/**
+ * The numeric kernels every model is written against. Two implementations share this interface:
+ * `reference` (plain TypeScript, float64 or float32: the oracle) and `fast` (AssemblyScript SIMD, float32).
+ * All matrices are row-major; `m, k, n` follow `C[m,n] = A[m,k] · B[k,n]`. A kernel writes only its output
+ * argument(s); inputs are never modified. Outputs must not alias inputs unless the doc says so.
+ */
+import type { DType, Float } from "../tensor.ts";
+
+export interface Kernels {
+  /** "reference-f64", "reference-f32" or "fast-f32". */
+  readonly name: string;
+  /** Element type of the buffers this backend computes on. */
+  readonly dtype: DType;
+
+  /** A zero-filled buffer of n elements that this backend uses without copying (fast: inside its wasm memory). */
+  alloc(n: number): Float;
+  /** An allocation mark: buffers allocated after it are released by `release(mark)` (no-op on reference). */
+  mark(): number;
+  /** Release every buffer allocated since `mark` (fast backend arena; no-op on reference). */
+  release(mark: number): void;
+
+  /** C[m,n] = (acc ? C : 0) + A[m,k] · B[k,n]. */
+  mm(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean): void;
+  /** C[m,n] = (acc ? C : 0) + A[m,k] · B[n,k]ᵀ. */
+  mmNT(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean): void;
+  /** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ · B[k,n]. */
+  mmTN(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean): void;
+
+  /**
+   * Gating product (eq. 2): out[r,n] = (A[r,k]·X[n,k]ᵀ) ⊙ (A[r,k]·M[n,k]ᵀ). When given, gx and gm [r,n] receive
+   * the two factors A·Xᵀ and A·Mᵀ (needed by the backward pass).
+   */
+  gate(out: Float, A: Float, X: Float, M: Float, r: number, k: number, n: number, gx?: Float, gm?: Float): void;
+
+  /**
+   * Diagonal linear scan (eq. 2): h[b,t,i] = lambda[i] · h[b,t-1,i] + u[b,t,i] for b < B, t < T, i < N, with
+   * h[b,-1,:] = h0[b,:] (zero when h0 is omitted). h may alias u.
+   */
+  scan(h: Float, u: Float, lambda: Float, B: number, T: number, N: number, h0?: Float): void;
+  /**
+   * Reverse scan (the scan's backward): g[b,t,i] = dh[b,t,i] + lambda[i] · g[b,t+1,i], g[b,T,:] = 0; g is dL/du
+   * when dh is dL/dh. g may alias dh.
+   */
+  scanReverse(g: Float, dh: Float, lambda: Float, B: number, T: number, N: number): void;
+  /**
+   * Complex diagonal scan (LRU, eq. 6): h = lambda · h_{t-1} + u in complex arithmetic, real and imaginary parts in
+   * separate [B,T,N] buffers, lambda as lRe, lIm [N], h[b,-1] = (h0Re, h0Im) or 0.
+   */
+  scanComplex(
+    hRe: Float, hIm: Float, uRe: Float, uIm: Float, lRe: Float, lIm: Float,
+    B: number, T: number, N: number, h0Re?: Float, h0Im?: Float,
+  ): void;
+  /** Complex reverse scan: g[t] = dh[t] + conj(lambda) · g[t+1] (dL/du for real L, with dL/dh = dhRe + i dhIm). */
+  scanComplexReverse(
+    gRe: Float, gIm: Float, dhRe: Float, dhIm: Float, lRe: Float, lIm: Float, B: number, T: number, N: number,
+  ): void;
+
+  /** out[i] = a[i] · b[i], i < n (out may alias a or b). */
+  mul(out: Float, a: Float, b: Float, n: number): void;
+  /** out[i] = a[i] + b[i], i < n (out may alias a or b). */
+  add(out: Float, a: Float, b: Float, n: number): void;
+  /** y[i] += alpha · x[i], i < n. */
+  axpy(y: Float, alpha: number, x: Float, n: number): void;
+  /** out[i] = alpha · a[i], i < n (out may alias a). */
+  scale(out: Float, a: Float, alpha: number, n: number): void;
+  /** out[i] = 1 / (1 + exp(-a[i])), i < n (out may alias a). */
+  sigmoid(out: Float, a: Float, n: number): void;
+  /** out[i] = tanh(a[i]), i < n (out may alias a). */
+  tanh(out: Float, a: Float, n: number): void;
+  /** Column sums: out[j] = (acc ? out[j] : 0) + sum_i A[i,j] for A [m,n]. */
+  sumRows(out: Float, A: Float, m: number, n: number, acc?: boolean): void;
+  /** Row sums: out[i] = (acc ? out[i] : 0) + sum_j A[i,j] for A [m,n]. */
+  sumCols(out: Float, A: Float, m: number, n: number, acc?: boolean): void;
+}

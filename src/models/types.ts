@@ -1,0 +1,43 @@
+/**
+ * What every model family exports. A family is one file under src/models/ with pure functions over a plain
+ * parameter object `{ family, config, tensors }`; the registry (src/models/registry.ts) looks families up by name.
+ * Sequences are batches `x: [B, T, d_in]` -> `y: [B, T, d_out]`; the one-step form maps `(state, x_t [B, d_in])` to
+ * `(state', y_t [B, d_out])` and equals the sequence form step by step.
+ */
+import type { Field, Schema } from "../config.ts";
+import type { Kernels } from "../kernels/types.ts";
+import type { Rng } from "../rng.ts";
+import type { DType, Float, Tensor } from "../tensor.ts";
+
+/** A model's parameters: the family name, its full typed config, and named tensors (names per CONVENTIONS.md). */
+export interface Params<C = unknown> {
+  family: string;
+  config: C;
+  tensors: Record<string, Tensor>;
+}
+
+/** A recurrent state: named buffers of shape [B, ...] (zeros = the empty state). */
+export type State = Record<string, Float>;
+
+export interface ModelFamily<C = any> {
+  /** Registry name, e.g. "gated-rnn". */
+  readonly name: string;
+  /** One line for `--help` and docs. */
+  readonly summary: string;
+  /** The config schema: every field typed, documented and defaulted where sensible. */
+  readonly schema: Schema<C>;
+  /** Input and output width of a config. */
+  dims(config: C): { dIn: number; dOut: number };
+  /** Tensor names and shapes a config implies (what safetensors loading validates against). */
+  shapes(config: C): Record<string, number[]>;
+  /** Fresh parameters drawn from `rng` (the family's paper initialisation). */
+  init(rng: Rng, config: C, dtype?: DType): Params<C>;
+  /** Sequence form: y [B, T, d_out] from x [B, T, d_in]; computes with `k` (default: reference of params' dtype). */
+  forward(params: Params<C>, x: Tensor, k?: Kernels): Tensor;
+  /** The empty state for a batch of B sequences. */
+  initState(params: Params<C>, batch: number): State;
+  /** One-step form: consumes x_t [B, d_in], returns the next state and y_t [B, d_out]. Does not mutate `state`. */
+  step(params: Params<C>, state: State, x: Tensor, k?: Kernels): { state: State; y: Tensor };
+}
+
+export type { Field };
