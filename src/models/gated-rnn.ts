@@ -1,0 +1,188 @@
+/**
+ * Gated diagonal linear RNN, eq. 2 (and its dense-recurrence variant, Figure 4 "dense"). With z_t = [x_t; 1]:
+ *   u_t = (in_x z_t) ⊙ (in_m z_t),   h_t = lambda ⊙ h_{t-1} + u_t  (dense: h_t = A h_{t-1} + u_t),   h_0 = 0,
+ *   y_t = readout ((out_x h_t) ⊙ (out_m h_t)).
+ * Shapes: in_x, in_m [N, d_in+1]; lambda [N] (dense: A [N, N]); out_x, out_m [M, N]; readout [d_out, M].
+ * Trained models keep lambda in [0, 1] through lambda = exp(-exp(nu)) (the training issue's parametrisation);
+ * the stored tensor is `lambda` itself, as CONVENTIONS.md names it.
+ */
+import type { Schema } from "../config.ts";
+import { int } from "../config.ts";
+import type { Kernels } from "../kernels/types.ts";
+import type { Rng } from "../rng.ts";
+import type { DType, Float, Tensor } from "../tensor.ts";
+import { allocFloat } from "../tensor.ts";
+import { appendOne, defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
+import type { ModelFamily, Params, State } from "./types.ts";
+
+export interface GatedRnnConfig {
+  /** Input width d_in (the layer sees d_in + 1 inputs: the constant 1 is appended). */
+  d_in: number;
+  /** Hidden (recurrent) neurons N. */
+  hidden: number;
+  /** Output-gating rows M. */
+  output_gating: number;
+  /** Output width d_out. */
+  d_out: number;
+}
+
+export const gatedRnnSchema: Schema<GatedRnnConfig> = {
+  d_in: int("input width d_in", { min: 1, max: 1 << 16 }),
+  hidden: int("hidden neurons N", { min: 1, max: 1 << 16, default: 100 }),
+  output_gating: int("output-gating rows M", { min: 1, max: 1 << 16, default: 100 }),
+  d_out: int("output width d_out", { min: 1, max: 1 << 16 }),
+};
+
+/** The constant 1 is appended as the last input coordinate: z_t = [x_t; 1] has width d_in + 1. */
+function shapesFor(c: GatedRnnConfig, dense: boolean): Record<string, number[]> {
+  const N = c.hidden;
+  return {
+    in_x: [N, c.d_in + 1],
+    in_m: [N, c.d_in + 1],
+    ...(dense ? { A: [N, N] } : { lambda: [N] }),
+    out_x: [c.output_gating, N],
+    out_m: [c.output_gating, N],
+    readout: [c.d_out, c.output_gating],
+  };
+}
+
+/** lambda_i = exp(-exp(nu_i)) with the ring initialisation |lambda| = sqrt(U(0, 1)) (CONVENTIONS.md), shape [N]. */
+export function ringLambdaInit(rng: Rng, n: number, dtype: DType, rMin = 0, rMax = 1): Tensor {
+  const data = allocFloat(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = Math.sqrt(rng.uniformIn(rMin * rMin, rMax * rMax));
+  return { shape: [n], data };
+}
+
+function initGated(rng: Rng, c: GatedRnnConfig, dtype: DType, dense: boolean): Tensor[] {
+  const N = c.hidden;
+  const M = c.output_gating;
+  const inX = normalInit(rng.split(), [N, c.d_in + 1], dtype);
+  const inM = normalInit(rng.split(), [N, c.d_in + 1], dtype);
+  let rec: Tensor;
+  if (dense) {
+    // A = diag(ring lambda) + N(0, 1/N) off-diagonal noise scaled down so the recurrence starts stable.
+    const lam = ringLambdaInit(rng.split(), N, dtype);
+    rec = normalInit(rng.split(), [N, N], dtype, 0.1 / Math.sqrt(N));
+    for (let i = 0; i < N; i++) rec.data[i * N + i] += lam.data[i];
+  } else {
+    rec = ringLambdaInit(rng.split(), N, dtype);
+  }
+  const outX = normalInit(rng.split(), [M, N], dtype);
+  const outM = normalInit(rng.split(), [M, N], dtype);
+  const readout = normalInit(rng.split(), [c.d_out, M], dtype);
+  return [inX, inM, rec, outX, outM, readout];
+}
+
+interface Views {
+  inX: Float; inM: Float; rec: Float; outX: Float; outM: Float; readout: Float;
+  N: number; M: number; dIn: number; dOut: number;
+}
+
+function views(k: Kernels, p: Params<GatedRnnConfig>, dense: boolean): Views {
+  const t = p.tensors;
+  return {
+    inX: onBackend(k, t.in_x.data),
+    inM: onBackend(k, t.in_m.data),
+    rec: onBackend(k, (dense ? t.A : t.lambda).data),
+    outX: onBackend(k, t.out_x.data),
+    outM: onBackend(k, t.out_m.data),
+    readout: onBackend(k, t.readout.data),
+    N: p.config.hidden,
+    M: p.config.output_gating,
+    dIn: p.config.d_in,
+    dOut: p.config.d_out,
+  };
+}
+
+/** Output stage of eq. 2 for R rows: y [R, d_out] = readout ((out_x h) ⊙ (out_m h)) from h [R, N]. */
+function readoutRows(k: Kernels, v: Views, h: Float, rows: number): Float {
+  const g = k.alloc(rows * v.M);
+  k.gate(g, h, v.outX, v.outM, rows, v.N, v.M);
+  const y = k.alloc(rows * v.dOut);
+  k.mmNT(y, g, v.readout, rows, v.M, v.dOut);
+  return y;
+}
+
+/** Dense recurrence h[b,t] = A h[b,t-1] + u[b,t] for B sequences of length T (h0 = given state or 0). */
+function denseScan(k: Kernels, h: Float, u: Float, A: Float, B: number, T: number, N: number, h0?: Float): void {
+  const prev = k.alloc(B * N);
+  if (h0) prev.set(h0.subarray(0, B * N));
+  const cur = k.alloc(B * N);
+  for (let t = 0; t < T; t++) {
+    k.mmNT(cur, prev, A, B, N, N); // cur[b,:] = A · prev[b,:]
+    for (let b = 0; b < B; b++) {
+      const o = (b * T + t) * N;
+      for (let i = 0; i < N; i++) {
+        const v = cur[b * N + i] + u[o + i];
+        h[o + i] = v;
+        prev[b * N + i] = v;
+      }
+    }
+  }
+}
+
+function makeFamily(name: string, dense: boolean, summary: string): ModelFamily<GatedRnnConfig> {
+  return {
+    name,
+    summary,
+    schema: gatedRnnSchema,
+    dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
+    shapes: (c) => shapesFor(c, dense),
+    init(rng, c, dtype = "f64") {
+      const [in_x, in_m, rec, out_x, out_m, readout] = initGated(rng, c, dtype, dense);
+      return { family: name, config: { ...c }, tensors: { in_x, in_m, [dense ? "A" : "lambda"]: rec, out_x, out_m, readout } };
+    },
+    forward(p, x, k = defaultKernels(p)) {
+      const c = p.config;
+      const [B, T] = seqDims(x, c.d_in, name);
+      const mark = k.mark();
+      try {
+        const v = views(k, p, dense);
+        const R = B * T;
+        const z = appendOne(k, onBackend(k, x.data), R, c.d_in);
+        const h = k.alloc(R * v.N);
+        k.gate(h, z, v.inX, v.inM, R, c.d_in + 1, v.N); // u_t, scanned in place into h_t
+        if (dense) denseScan(k, h, h, v.rec, B, T, v.N);
+        else k.scan(h, h, v.rec, B, T, v.N);
+        return resultTensor(k, [B, T, c.d_out], readoutRows(k, v, h, R));
+      } finally {
+        k.release(mark);
+      }
+    },
+    initState: (p, B) => ({ h: allocFloat(paramsDtype(p), B * p.config.hidden) }),
+    step(p, s, x, k = defaultKernels(p)) {
+      const c = p.config;
+      const B = stepDims(x, c.d_in, name);
+      const mark = k.mark();
+      try {
+        const v = views(k, p, dense);
+        const z = appendOne(k, onBackend(k, x.data), B, c.d_in);
+        const h = k.alloc(B * v.N);
+        k.gate(h, z, v.inX, v.inM, B, c.d_in + 1, v.N);
+        const h0 = onBackend(k, s.h);
+        if (dense) denseScan(k, h, h, v.rec, B, 1, v.N, h0);
+        else k.scan(h, h, v.rec, B, 1, v.N, h0);
+        const y = resultTensor(k, [B, c.d_out], readoutRows(k, v, h, B));
+        return { state: { h: resultTensor(k, [B, v.N], h).data }, y };
+      } finally {
+        k.release(mark);
+      }
+    },
+  };
+}
+
+/** Gated diagonal linear RNN of eq. 2: y_t = D((out_x h_t) ⊙ (out_m h_t)), h_t = lambda ⊙ h_{t-1} + (in_x z_t) ⊙ (in_m z_t). */
+export const gatedRnn: ModelFamily<GatedRnnConfig> = makeFamily(
+  "gated-rnn",
+  false,
+  "gated diagonal linear RNN of eq. 2 (input gating, diagonal recurrence lambda, output gating, readout)",
+);
+
+/** Dense variant of eq. 2 (Figure 4): h_t = A h_{t-1} + (in_x z_t) ⊙ (in_m z_t), A [N, N]. */
+export const gatedRnnDense: ModelFamily<GatedRnnConfig> = makeFamily(
+  "gated-rnn-dense",
+  true,
+  "gated linear RNN with a dense recurrence A (Figure 4's dense baseline)",
+);
+
+export type { State };
