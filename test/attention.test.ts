@@ -5,31 +5,7 @@ import type { AttentionConfig } from "../src/models/attention.ts";
 import type { Params } from "../src/models/types.ts";
 import { fromArray } from "../src/tensor.ts";
 import { assertClose, randn, Rng, runSteps } from "./helpers.ts";
-
-/** Independent evaluation of eq. 1: y_t = sum_h W_V (sum_{s<=t} x_s x_sᵀ) W_Kᵀ W_Q x_t, plain scalar loops. */
-function naiveAttention(p: Params<AttentionConfig>, x: { shape: number[]; data: ArrayLike<number> }): number[] {
-  const c = attentionConfig(p.config);
-  const [B, T, d] = x.shape;
-  const { heads, d_key: dk, d_out: dv } = c;
-  const out: number[] = [];
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const y = new Array(dv).fill(0);
-      for (let h = 0; h < heads; h++) {
-        const W = (name: string, rows: number, i: number, j: number) => p.tensors[name].data[(h * rows + i) * d + j];
-        const X = (s: number, j: number) => x.data[(b * T + s) * d + j];
-        const q = Array.from({ length: dk }, (_, i) => { let s = 0; for (let j = 0; j < d; j++) s += W("W_Q", dk, i, j) * X(t, j); return s; });
-        for (let s = 0; s <= t; s++) {
-          let score = 0;
-          for (let i = 0; i < dk; i++) { let kk = 0; for (let j = 0; j < d; j++) kk += W("W_K", dk, i, j) * X(s, j); score += kk * q[i]; }
-          for (let o = 0; o < dv; o++) { let v = 0; for (let j = 0; j < d; j++) v += W("W_V", dv, o, j) * X(s, j); y[o] += v * score; }
-        }
-      }
-      out.push(...y);
-    }
-  }
-  return out;
-}
+import { naiveAttention } from "./independent.ts";
 
 test("attention: d = 1 closed form y_t = W_V W_K W_Q x_t sum_{s<=t} x_s²", () => {
   const p: Params<AttentionConfig> = {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { gatedRnn } from "../src/models/gated-rnn.ts";
+import type { GatedRnnConfig } from "../src/models/gated-rnn.ts";
 import { getFamily } from "../src/models/registry.ts";
 import type { StackConfig } from "../src/models/stack.ts";
 import type { Params } from "../src/models/types.ts";
@@ -15,7 +16,7 @@ test("stack: identity embedding and readout around one gated-RNN layer equal the
   const eye = new Float64Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
   p.tensors.embed.data.set(eye);
   p.tensors.readout.data.set(eye);
-  const layer: Params = {
+  const layer: Params<GatedRnnConfig> = {
     family: "gated-rnn",
     config: { d_in: 3, hidden: 5, output_gating: 4, d_out: 3 },
     tensors: Object.fromEntries(Object.entries(p.tensors).filter(([n]) => n.startsWith("layers.0.")).map(([n, t]) => [n.slice(9), t])),
