@@ -6,13 +6,14 @@ import {
   permuteHidden, permuteOutputRows, rescaleGatingRow, swapGatingRows, transformNeuronGroup,
 } from "../src/constructions/invariances.ts";
 import { attention, attentionConfig } from "../src/models/attention.ts";
+import type { AttentionConfig } from "../src/models/attention.ts";
 import { gatedRnn } from "../src/models/gated-rnn.ts";
 import type { Params } from "../src/models/types.ts";
 import { relError } from "../src/tensor.ts";
 import { randn, Rng } from "./helpers.ts";
 import { naiveAttention, naiveGatedRnn } from "./independent.ts";
 
-function teacher(d: number, seed: number): { att: AttentionWeights; params: Params } {
+function teacher(d: number, seed: number): { att: AttentionWeights; params: Params<AttentionConfig> } {
   const params = attention.init(Rng.fromSeed(seed), attentionConfig({ d }));
   return { att: { d, W_V: params.tensors.W_V.data, W_K: params.tensors.W_K.data, W_Q: params.tensors.W_Q.data }, params };
 }
@@ -42,12 +43,12 @@ test("constructions: compact works for a singular W_V; paper-compact refuses it 
   const WV = Float64Array.from(att.W_V);
   for (let c = 0; c < d; c++) WV[2 * d + c] = WV[0 * d + c] + 2 * WV[1 * d + c]; // rank 2
   const singular = { ...att, W_V: WV };
-  const p2: Params = { ...params, tensors: { ...params.tensors, W_V: { shape: [d, d], data: WV } } };
+  const p2: Params<AttentionConfig> = { ...params, tensors: { ...params.tensors, W_V: { shape: [d, d], data: WV } } };
   const x = randn(Rng.fromSeed(8), [2, 6, d]);
   assert.ok(relError(naiveGatedRnn(constructGatedRnn(singular, "compact"), x), naiveAttention(p2, x)) <= 1e-12);
   assert.throws(() => constructGatedRnn(singular, "paper-compact"), /paper-compact needs W_K = W_V or an invertible W_V/);
   const tied = { ...singular, W_K: WV };
-  const p3: Params = { ...p2, tensors: { ...p2.tensors, W_K: { shape: [d, d], data: WV } } };
+  const p3: Params<AttentionConfig> = { ...p2, tensors: { ...p2.tensors, W_K: { shape: [d, d], data: WV } } };
   assert.ok(relError(naiveGatedRnn(constructGatedRnn(tied, "paper-compact"), x), naiveAttention(p3, x)) <= 1e-12);
 });
 

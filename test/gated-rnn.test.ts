@@ -6,6 +6,7 @@ import type { Params } from "../src/models/types.ts";
 import { fromArray } from "../src/tensor.ts";
 import { assertClose, randn, Rng, runSteps } from "./helpers.ts";
 import { naiveGatedRnn } from "./independent.ts";
+import { checkGradients } from "./gradcheck.ts";
 
 const cfg: GatedRnnConfig = { d_in: 3, hidden: 6, output_gating: 5, d_out: 2 };
 
@@ -83,4 +84,13 @@ test("gated RNN: float32 reference agrees with float64", () => {
 test("gated RNN: a wrong input shape is a one-line error", () => {
   const p = gatedRnn.init(Rng.fromSeed(5), cfg);
   assert.throws(() => gatedRnn.forward(p, randn(Rng.fromSeed(0), [2, 5, 4])), /^Error: gated-rnn: input must have shape \[B, T, 3\], got \[2, 5, 4\]$/);
+});
+
+test("gated RNN: gradients match central finite differences in float64, diagonal and dense", () => {
+  for (const fam of [gatedRnn, gatedRnnDense]) {
+    const rng = Rng.fromSeed(30);
+    const p = fam.init(rng.split(), { d_in: 3, hidden: 5, output_gating: 4, d_out: 2 });
+    const x = randn(rng, [2, 6, 3]);
+    checkGradients(fam, p, x, rng);
+  }
 });

@@ -13,7 +13,7 @@ import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import { appendOne, defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
-import type { ModelFamily, Params, State } from "./types.ts";
+import type { Cache, Gradients, ModelFamily, Params, State } from "./types.ts";
 
 export interface GatedRnnConfig {
   /** Input width d_in (the layer sees d_in + 1 inputs: the constant 1 is appended). */
@@ -121,6 +121,115 @@ function denseScan(k: Kernels, h: Float, u: Float, A: Float, B: number, T: numbe
   }
 }
 
+/** Activations of one training forward pass (all [rows, width] row-major in k's buffers). */
+interface GatedCache {
+  B: number; T: number;
+  z: Float; gxIn: Float; gmIn: Float; h: Float; gxOut: Float; gmOut: Float; g: Float;
+}
+
+/**
+ * Forward of eq. 2 over B sequences of length T keeping the activations: z = [x; 1], (gxIn, gmIn) = (z in_xᵀ, z in_mᵀ),
+ * h = scan(gxIn ⊙ gmIn), (gxOut, gmOut) = (h out_xᵀ, h out_mᵀ), g = gxOut ⊙ gmOut, y = g readoutᵀ [B*T, d_out].
+ */
+function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number, dense: boolean): { y: Float; cache: GatedCache } {
+  const R = B * T;
+  const D = v.dIn + 1;
+  const z = appendOne(k, x, R, v.dIn);
+  const gxIn = k.alloc(R * v.N);
+  const gmIn = k.alloc(R * v.N);
+  const h = k.alloc(R * v.N);
+  k.gate(h, z, v.inX, v.inM, R, D, v.N, gxIn, gmIn);
+  if (dense) denseScan(k, h, h, v.rec, B, T, v.N);
+  else k.scan(h, h, v.rec, B, T, v.N);
+  const gxOut = k.alloc(R * v.M);
+  const gmOut = k.alloc(R * v.M);
+  const g = k.alloc(R * v.M);
+  k.gate(g, h, v.outX, v.outM, R, v.N, v.M, gxOut, gmOut);
+  const y = k.alloc(R * v.dOut);
+  k.mmNT(y, g, v.readout, R, v.M, v.dOut);
+  return { y, cache: { B, T, z, gxIn, gmIn, h, gxOut, gmOut, g } };
+}
+
+/**
+ * Backward of eq. 2 (reverse order of forwardCore): dreadout = dyᵀ g; dg = dy readout; d(out_x) = (dg ⊙ gmOut)ᵀ h,
+ * d(out_m) = (dg ⊙ gxOut)ᵀ h; dh = (dg ⊙ gmOut) out_x + (dg ⊙ gxOut) out_m; du = reverse scan of dh;
+ * dlambda_i = sum_{b,t} du[b,t,i] h[b,t-1,i] (dense: dA = sum_t du_t h_{t-1}ᵀ); d(in_x) = (du ⊙ gmIn)ᵀ z,
+ * d(in_m) = (du ⊙ gxIn)ᵀ z; dz = (du ⊙ gmIn) in_x + (du ⊙ gxIn) in_m, dx = dz without the constant column.
+ */
+function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boolean): Gradients {
+  const { B, T } = c;
+  const R = B * T;
+  const { N, M, dIn, dOut } = v;
+  const D = dIn + 1;
+  const dReadout = k.alloc(dOut * M);
+  k.mmTN(dReadout, dy, c.g, dOut, R, M);
+  const dg = k.alloc(R * M);
+  k.mm(dg, dy, v.readout, R, dOut, M);
+  const dgx = k.alloc(R * M);
+  const dgm = k.alloc(R * M);
+  k.mul(dgx, dg, c.gmOut, R * M);
+  k.mul(dgm, dg, c.gxOut, R * M);
+  const dOutX = k.alloc(M * N);
+  const dOutM = k.alloc(M * N);
+  k.mmTN(dOutX, dgx, c.h, M, R, N);
+  k.mmTN(dOutM, dgm, c.h, M, R, N);
+  const du = k.alloc(R * N);
+  k.mm(du, dgx, v.outX, R, M, N);
+  k.mm(du, dgm, v.outM, R, M, N, true);
+  const dRec = k.alloc(dense ? N * N : N);
+  if (dense) {
+    denseScanReverse(k, du, du, v.rec, B, T, N);
+    // dA = sum_{b,t>=1} du[b,t] h[b,t-1]ᵀ
+    for (let b = 0; b < B; b++) {
+      if (T < 2) continue;
+      const o = b * T * N;
+      k.mmTN(dRec, du.subarray(o + N, o + T * N), c.h.subarray(o, o + (T - 1) * N), N, T - 1, N, true);
+    }
+  } else {
+    k.scanReverse(du, du, v.rec, B, T, N);
+    const prod = k.alloc(R * N);
+    for (let b = 0; b < B; b++) {
+      const o = b * T * N;
+      if (T > 1) k.mul(prod.subarray(o + N, o + T * N), du.subarray(o + N, o + T * N), c.h.subarray(o, o + (T - 1) * N), (T - 1) * N);
+    }
+    k.sumRows(dRec, prod, R, N);
+  }
+  const dgxIn = k.alloc(R * N);
+  const dgmIn = k.alloc(R * N);
+  k.mul(dgxIn, du, c.gmIn, R * N);
+  k.mul(dgmIn, du, c.gxIn, R * N);
+  const dInX = k.alloc(N * D);
+  const dInM = k.alloc(N * D);
+  k.mmTN(dInX, dgxIn, c.z, N, R, D);
+  k.mmTN(dInM, dgmIn, c.z, N, R, D);
+  const dz = k.alloc(R * D);
+  k.mm(dz, dgxIn, v.inX, R, N, D);
+  k.mm(dz, dgmIn, v.inM, R, N, D, true);
+  const dx = k.alloc(R * dIn);
+  for (let r = 0; r < R; r++) dx.set(dz.subarray(r * D, r * D + dIn), r * dIn);
+  return {
+    grads: { in_x: dInX, in_m: dInM, [dense ? "A" : "lambda"]: dRec, out_x: dOutX, out_m: dOutM, readout: dReadout },
+    dx,
+  };
+}
+
+/** Reverse of denseScan: g[b,t] = dh[b,t] + Aᵀ g[b,t+1] (g may alias dh). */
+function denseScanReverse(k: Kernels, g: Float, dh: Float, A: Float, B: number, T: number, N: number): void {
+  const next = k.alloc(B * N);
+  const cur = k.alloc(B * N);
+  for (let t = T - 1; t >= 0; t--) {
+    k.mm(cur, next, A, B, N, N); // cur[b,:] = Aᵀ next[b,:]  (row vector times A)
+    for (let b = 0; b < B; b++) {
+      const o = (b * T + t) * N;
+      for (let i = 0; i < N; i++) {
+        const val = dh[o + i] + cur[b * N + i];
+        g[o + i] = val;
+        next[b * N + i] = val;
+      }
+    }
+  }
+}
+
 function makeFamily(name: string, dense: boolean, summary: string): ModelFamily<GatedRnnConfig> {
   return {
     name,
@@ -133,22 +242,21 @@ function makeFamily(name: string, dense: boolean, summary: string): ModelFamily<
       return { family: name, config: { ...c }, tensors: { in_x, in_m, [dense ? "A" : "lambda"]: rec, out_x, out_m, readout } };
     },
     forward(p, x, k = defaultKernels(p)) {
-      const c = p.config;
-      const [B, T] = seqDims(x, c.d_in, name);
+      const [B, T] = seqDims(x, p.config.d_in, name);
       const mark = k.mark();
       try {
-        const v = views(k, p, dense);
-        const R = B * T;
-        const z = appendOne(k, onBackend(k, x.data), R, c.d_in);
-        const h = k.alloc(R * v.N);
-        k.gate(h, z, v.inX, v.inM, R, c.d_in + 1, v.N); // u_t, scanned in place into h_t
-        if (dense) denseScan(k, h, h, v.rec, B, T, v.N);
-        else k.scan(h, h, v.rec, B, T, v.N);
-        return resultTensor(k, [B, T, c.d_out], readoutRows(k, v, h, R));
+        const { y } = forwardCore(k, views(k, p, dense), onBackend(k, x.data), B, T, dense);
+        return resultTensor(k, [B, T, p.config.d_out], y);
       } finally {
         k.release(mark);
       }
     },
+    forwardCached(p, x, k) {
+      const [B, T] = seqDims(x, p.config.d_in, name);
+      const { y, cache } = forwardCore(k, views(k, p, dense), onBackend(k, x.data), B, T, dense);
+      return { y, cache: cache as unknown as Cache };
+    },
+    backward: (p, cache, dy, k) => backwardCore(k, views(k, p, dense), cache as unknown as GatedCache, dy, dense),
     initState: (p, B) => ({ h: allocFloat(paramsDtype(p), B * p.config.hidden) }),
     step(p, s, x, k = defaultKernels(p)) {
       const c = p.config;

@@ -38,6 +38,25 @@ export interface ModelFamily<C = any> {
   initState(params: Params<C>, batch: number): State;
   /** One-step form: consumes x_t [B, d_in], returns the next state and y_t [B, d_out]. Does not mutate `state`. */
   step(params: Params<C>, state: State, x: Tensor, k?: Kernels): { state: State; y: Tensor };
+  /**
+   * Training forward: y [B*T*d_out] in k's buffers plus the activations the backward pass needs. Buffers live until
+   * the caller's `k.release(mark)`. Present on every family that can be trained.
+   */
+  forwardCached?(params: Params<C>, x: Tensor, k: Kernels): { y: Float; cache: Cache };
+  /**
+   * Backward pass: given dL/dy [B*T*d_out] (same layout as y), the gradients dL/d(tensor) for every tensor of
+   * `params` (same names and shapes, k's buffers) and dL/dx [B*T*d_in].
+   */
+  backward?(params: Params<C>, cache: Cache, dy: Float, k: Kernels): Gradients;
+}
+
+/** Whatever a family's forwardCached keeps for its backward pass (opaque to callers). */
+export type Cache = { readonly B: number; readonly T: number } & Record<string, unknown>;
+
+/** Gradients of a scalar loss: per tensor name (same shapes as the params) and w.r.t. the input. */
+export interface Gradients {
+  grads: Record<string, Float>;
+  dx: Float;
 }
 
 export type { Field };
