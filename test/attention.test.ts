@@ -6,6 +6,7 @@ import type { Params } from "../src/models/types.ts";
 import { fromArray } from "../src/tensor.ts";
 import { assertClose, randn, Rng, runSteps } from "./helpers.ts";
 import { naiveAttention } from "./independent.ts";
+import { checkGradients } from "./gradcheck.ts";
 
 test("attention: d = 1 closed form y_t = W_V W_K W_Q x_t sum_{s<=t} x_s²", () => {
   const p: Params<AttentionConfig> = {
@@ -69,4 +70,12 @@ test("attention: teacher init has entries with variance 1/d", () => {
   const variance = s2 / w.length;
   // 4096 draws: standard error of the variance estimate ≈ sqrt(2/4096)/64
   assert.ok(Math.abs(variance - 1 / 64) < 4 * Math.sqrt(2 / 4096) / 64, `variance ${variance}`);
+});
+
+test("attention: gradients match central finite differences in float64, one and several heads", () => {
+  for (const cfg of [attentionConfig({ d: 3 }), attentionConfig({ d: 3, heads: 2, d_key: 2, d_out: 4 })]) {
+    const rng = Rng.fromSeed(15);
+    const p = attention.init(rng.split(), cfg);
+    checkGradients(attention, p, randn(rng, [2, 5, 3]), rng);
+  }
 });

@@ -6,6 +6,7 @@ import { getFamily } from "../src/models/registry.ts";
 import type { StackConfig } from "../src/models/stack.ts";
 import type { Params } from "../src/models/types.ts";
 import { assertClose, randn, Rng, runSteps } from "./helpers.ts";
+import { checkGradients } from "./gradcheck.ts";
 
 const stack = getFamily("stack");
 
@@ -44,4 +45,11 @@ test("stack: layer_config may not set the widths, unknown families are named", (
   assert.throws(() => stack.shapes(base), /stack.layer_config: "d_in" is set by the stack/);
   assert.throws(() => stack.shapes({ ...base, layer: "transformer", layer_config: {} }), /unknown model family "transformer"/);
   assert.throws(() => stack.shapes({ ...base, layer_config: { hidden: "many" } }), /stack.layer_config \(gated-rnn\).hidden: expected an integer/);
+});
+
+test("stack: gradients of a two-layer gated-RNN stack match central finite differences", () => {
+  const rng = Rng.fromSeed(23);
+  const cfg: StackConfig = { d_in: 2, width: 3, d_out: 2, layers: 2, layer: "gated-rnn", layer_config: { hidden: 4, output_gating: 3 } };
+  const p = stack.init(rng.split(), cfg);
+  checkGradients(stack, p, randn(rng, [2, 4, 2]), rng);
 });

@@ -7,10 +7,10 @@
 import type { Schema } from "../config.ts";
 import { int } from "../config.ts";
 import type { Kernels } from "../kernels/types.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Float } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import { defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
-import type { ModelFamily, Params } from "./types.ts";
+import type { Cache, Gradients, ModelFamily, Params } from "./types.ts";
 
 export interface AttentionConfig {
   /** Input width d. */
@@ -43,38 +43,80 @@ function shapes(c: AttentionConfig): Record<string, number[]> {
   return { W_V: [...lead, dv, d], W_K: [...lead, dk, d], W_Q: [...lead, dk, d] };
 }
 
-/** The [B, T, d_out] output of eq. 1 for x [B, T, d], summing heads; all products through k. */
-function attend(k: Kernels, p: Params<AttentionConfig>, x: Tensor): Tensor {
-  const c = attentionConfig(p.config);
-  const [B, T] = seqDims(x, c.d, "attention");
-  const { d, heads, d_key: dk, d_out: dv } = c;
-  const mark = k.mark();
-  try {
-    const xs = onBackend(k, x.data);
-    const WV = onBackend(k, p.tensors.W_V.data);
-    const WK = onBackend(k, p.tensors.W_K.data);
-    const WQ = onBackend(k, p.tensors.W_Q.data);
-    const R = B * T;
-    const y = k.alloc(R * dv);
-    const v = k.alloc(R * dv);
-    const kk = k.alloc(R * dk);
-    const q = k.alloc(R * dk);
-    const scores = k.alloc(T * T);
-    for (let h = 0; h < heads; h++) {
-      k.mmNT(v, xs, WV.subarray(h * dv * d, (h + 1) * dv * d), R, d, dv);
-      k.mmNT(kk, xs, WK.subarray(h * dk * d, (h + 1) * dk * d), R, d, dk);
-      k.mmNT(q, xs, WQ.subarray(h * dk * d, (h + 1) * dk * d), R, d, dk);
-      for (let b = 0; b < B; b++) {
-        // scores[t, s] = q_t · k_s for s <= t, 0 above the diagonal; y_b += scores · v_b
-        k.mmNT(scores, q.subarray(b * T * dk, (b + 1) * T * dk), kk.subarray(b * T * dk, (b + 1) * T * dk), T, dk, T);
-        for (let t = 0; t < T; t++) for (let s = t + 1; s < T; s++) scores[t * T + s] = 0;
-        k.mm(y.subarray(b * T * dv, (b + 1) * T * dv), scores, v.subarray(b * T * dv, (b + 1) * T * dv), T, T, dv, h > 0);
-      }
+interface AttentionCache {
+  B: number; T: number;
+  x: Float; v: Float; kk: Float; q: Float;
+}
+
+/** Per-head slices of a [heads, rows, d] weight. */
+function head(W: Float, h: number, rows: number, d: number): Float {
+  return W.subarray(h * rows * d, (h + 1) * rows * d);
+}
+
+/** scores[t, s] = q_t · k_s for s <= t, 0 above the diagonal, for sequence b ([T, T] into `scores`). */
+function causalScores(k: Kernels, scores: Float, q: Float, kk: Float, b: number, T: number, dk: number): void {
+  k.mmNT(scores, q.subarray(b * T * dk, (b + 1) * T * dk), kk.subarray(b * T * dk, (b + 1) * T * dk), T, dk, T);
+  for (let t = 0; t < T; t++) for (let s = t + 1; s < T; s++) scores[t * T + s] = 0;
+}
+
+/**
+ * Eq. 1 over B sequences: per head v = x W_Vᵀ, k = x W_Kᵀ, q = x W_Qᵀ [B*T, .], y_b += tril(q_b k_bᵀ) v_b; heads summed.
+ * Keeps v, k, q per head ([heads, B*T, .]) for the backward pass.
+ */
+function forwardCore(k: Kernels, p: Params<AttentionConfig>, x: Float, B: number, T: number): { y: Float; cache: AttentionCache } {
+  const { d, heads, d_key: dk, d_out: dv } = attentionConfig(p.config);
+  const [WV, WK, WQ] = ["W_V", "W_K", "W_Q"].map((n) => onBackend(k, p.tensors[n].data));
+  const R = B * T;
+  const y = k.alloc(R * dv);
+  const v = k.alloc(heads * R * dv);
+  const kk = k.alloc(heads * R * dk);
+  const q = k.alloc(heads * R * dk);
+  const scores = k.alloc(T * T);
+  for (let h = 0; h < heads; h++) {
+    const vh = head(v, h, R, dv), kh = head(kk, h, R, dk), qh = head(q, h, R, dk);
+    k.mmNT(vh, x, head(WV, h, dv, d), R, d, dv);
+    k.mmNT(kh, x, head(WK, h, dk, d), R, d, dk);
+    k.mmNT(qh, x, head(WQ, h, dk, d), R, d, dk);
+    for (let b = 0; b < B; b++) {
+      causalScores(k, scores, qh, kh, b, T, dk);
+      k.mm(y.subarray(b * T * dv, (b + 1) * T * dv), scores, vh.subarray(b * T * dv, (b + 1) * T * dv), T, T, dv, h > 0);
     }
-    return resultTensor(k, [B, T, dv], y);
-  } finally {
-    k.release(mark);
   }
+  return { y, cache: { B, T, x, v, kk, q } };
+}
+
+/**
+ * Backward of eq. 1 per head and sequence, with S = tril(q kᵀ): dS = tril(dy vᵀ), dv = Sᵀ dy, dq = dS k, dk = dSᵀ q;
+ * dW_V = dvᵀ x, dW_K = dkᵀ x, dW_Q = dqᵀ x; dx = dv W_V + dk W_K + dq W_Q (summed over heads).
+ */
+function backwardCore(k: Kernels, p: Params<AttentionConfig>, c: AttentionCache, dy: Float): Gradients {
+  const { d, heads, d_key: dk, d_out: dv } = attentionConfig(p.config);
+  const { B, T } = c;
+  const R = B * T;
+  const [WV, WK, WQ] = ["W_V", "W_K", "W_Q"].map((n) => onBackend(k, p.tensors[n].data));
+  const gV = k.alloc(heads * dv * d), gK = k.alloc(heads * dk * d), gQ = k.alloc(heads * dk * d);
+  const dx = k.alloc(R * d);
+  const scores = k.alloc(T * T), dS = k.alloc(T * T);
+  const dvh = k.alloc(R * dv), dkh = k.alloc(R * dk), dqh = k.alloc(R * dk);
+  for (let h = 0; h < heads; h++) {
+    const vh = head(c.v, h, R, dv), kh = head(c.kk, h, R, dk), qh = head(c.q, h, R, dk);
+    for (let b = 0; b < B; b++) {
+      const sl = (a: Float, w: number) => a.subarray(b * T * w, (b + 1) * T * w);
+      causalScores(k, scores, qh, kh, b, T, dk);
+      k.mmNT(dS, sl(dy, dv), sl(vh, dv), T, dv, T);
+      for (let t = 0; t < T; t++) for (let s = t + 1; s < T; s++) dS[t * T + s] = 0;
+      k.mmTN(sl(dvh, dv), scores, sl(dy, dv), T, T, dv);
+      k.mm(sl(dqh, dk), dS, sl(kh, dk), T, T, dk);
+      k.mmTN(sl(dkh, dk), dS, sl(qh, dk), T, T, dk);
+    }
+    k.mmTN(head(gV, h, dv, d), dvh, c.x, dv, R, d);
+    k.mmTN(head(gK, h, dk, d), dkh, c.x, dk, R, d);
+    k.mmTN(head(gQ, h, dk, d), dqh, c.x, dk, R, d);
+    k.mm(dx, dvh, head(WV, h, dv, d), R, dv, d, h > 0);
+    k.mm(dx, dkh, head(WK, h, dk, d), R, dk, d, true);
+    k.mm(dx, dqh, head(WQ, h, dk, d), R, dk, d, true);
+  }
+  return { grads: { W_V: gV, W_K: gK, W_Q: gQ }, dx };
 }
 
 /** Linear self-attention family (eq. 1): tensors W_V, W_K, W_Q; state S = sum_s v_s k_sᵀ per head. */
@@ -99,7 +141,21 @@ export const attention: ModelFamily<AttentionConfig> = {
       },
     };
   },
-  forward: (p, x, k = defaultKernels(p)) => attend(k, p, x),
+  forward(p, x, k = defaultKernels(p)) {
+    const [B, T] = seqDims(x, p.config.d, "attention");
+    const mark = k.mark();
+    try {
+      return resultTensor(k, [B, T, attentionConfig(p.config).d_out], forwardCore(k, p, onBackend(k, x.data), B, T).y);
+    } finally {
+      k.release(mark);
+    }
+  },
+  forwardCached(p, x, k) {
+    const [B, T] = seqDims(x, p.config.d, "attention");
+    const { y, cache } = forwardCore(k, p, onBackend(k, x.data), B, T);
+    return { y, cache: cache as unknown as Cache };
+  },
+  backward: (p, cache, dy, k) => backwardCore(k, p, cache as unknown as AttentionCache, dy),
   initState(p, B) {
     const c = attentionConfig(p.config);
     return { S: allocFloat(paramsDtype(p), B * c.heads * c.d_out * c.d_key) };

@@ -62,9 +62,9 @@ export function stepDims(x: Tensor, dIn: number, what: string): number {
   return x.shape[0];
 }
 
-/** Copies `src` into a buffer owned by backend `k` (no copy when k is a reference backend of the same dtype). */
+/** `src` in backend k's dtype: the buffer itself when the dtypes match, else a converted copy in k's memory. */
 export function onBackend(k: Kernels, src: Float): Float {
-  if (k.name.startsWith("reference") && dtypeOf(src) === k.dtype) return src;
+  if (dtypeOf(src) === k.dtype) return src;
   const out = k.alloc(src.length);
   out.set(src);
   return out;

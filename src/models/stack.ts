@@ -6,9 +6,9 @@
  */
 import type { Field, Schema } from "../config.ts";
 import { int, parseConfig } from "../config.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Float, Tensor } from "../tensor.ts";
 import { defaultKernels, normalInit, onBackend, resultTensor, seqDims, stepDims } from "./common.ts";
-import type { ModelFamily, Params, State } from "./types.ts";
+import type { Cache, ModelFamily, Params, State } from "./types.ts";
 
 export interface StackConfig {
   d_in: number;
@@ -63,7 +63,7 @@ export function makeStackFamily(lookup: (name: string) => ModelFamily): ModelFam
     return { family: fam.name, config: cfg, tensors };
   }
 
-  return {
+  const family: ModelFamily<StackConfig> = {
     name: "stack",
     summary: "Section 3.3 stack: linear embedding -> L recurrent layers of one family -> linear readout",
     schema: stackSchema,
@@ -88,22 +88,56 @@ export function makeStackFamily(lookup: (name: string) => ModelFamily): ModelFam
       return { family: "stack", config: { ...c, layer_config: { ...c.layer_config } }, tensors };
     },
     forward(p, x, k = defaultKernels(p)) {
-      const c = p.config;
-      const [B, T] = seqDims(x, c.d_in, "stack");
-      const { fam, cfg } = layerOf(c);
+      const [B, T] = seqDims(x, p.config.d_in, "stack");
       const mark = k.mark();
       try {
-        const R = B * T;
-        const e = k.alloc(R * c.width);
-        k.mmNT(e, onBackend(k, x.data), onBackend(k, p.tensors.embed.data), R, c.d_in, c.width);
-        let h: Tensor = resultTensor(k, [B, T, c.width], e);
-        for (let l = 0; l < c.layers; l++) h = fam.forward(layerParams(p, l, fam, cfg), h, k);
-        const y = k.alloc(R * c.d_out);
-        k.mmNT(y, onBackend(k, h.data), onBackend(k, p.tensors.readout.data), R, c.width, c.d_out);
-        return resultTensor(k, [B, T, c.d_out], y);
+        return resultTensor(k, [B, T, p.config.d_out], family.forwardCached!(p, x, k).y);
       } finally {
         k.release(mark);
       }
+    },
+    forwardCached(p, x, k) {
+      // e = x embedᵀ; e <- layer_l(e); y = e readoutᵀ. Keeps each layer's input and cache.
+      const c = p.config;
+      const [B, T] = seqDims(x, c.d_in, "stack");
+      const { fam, cfg } = layerOf(c);
+      const R = B * T;
+      const xs = onBackend(k, x.data);
+      let e = k.alloc(R * c.width);
+      k.mmNT(e, xs, onBackend(k, p.tensors.embed.data), R, c.d_in, c.width);
+      const caches: Cache[] = [];
+      for (let l = 0; l < c.layers; l++) {
+        const r = fam.forwardCached!(layerParams(p, l, fam, cfg), { shape: [B, T, c.width], data: e }, k);
+        caches.push(r.cache);
+        e = r.y;
+      }
+      const y = k.alloc(R * c.d_out);
+      k.mmNT(y, e, onBackend(k, p.tensors.readout.data), R, c.width, c.d_out);
+      return { y, cache: { B, T, x: xs, top: e, caches } };
+    },
+    backward(p, cache, dy, k) {
+      // dreadout = dyᵀ top; de = dy readout; layers in reverse; dembed = deᵀ x; dx = de embed.
+      const c = p.config;
+      const { fam, cfg } = layerOf(c);
+      if (!fam.backward) throw new Error(`stack: layer family "${fam.name}" has no backward pass`);
+      const { B, T } = cache;
+      const { x, top, caches } = cache as unknown as { x: Float; top: Float; caches: Cache[] };
+      const R = B * T;
+      const grads: Record<string, Float> = {};
+      grads.readout = k.alloc(c.d_out * c.width);
+      k.mmTN(grads.readout, dy, top, c.d_out, R, c.width);
+      let de = k.alloc(R * c.width);
+      k.mm(de, dy, onBackend(k, p.tensors.readout.data), R, c.d_out, c.width);
+      for (let l = c.layers - 1; l >= 0; l--) {
+        const r = fam.backward(layerParams(p, l, fam, cfg), caches[l], de, k);
+        for (const [name, g] of Object.entries(r.grads)) grads[`layers.${l}.${name}`] = g;
+        de = r.dx;
+      }
+      grads.embed = k.alloc(c.width * c.d_in);
+      k.mmTN(grads.embed, de, x, c.width, R, c.d_in);
+      const dx = k.alloc(R * c.d_in);
+      k.mm(dx, de, onBackend(k, p.tensors.embed.data), R, c.width, c.d_in);
+      return { grads, dx };
     },
     initState(p, B) {
       const { fam, cfg } = layerOf(p.config);
@@ -139,4 +173,5 @@ export function makeStackFamily(lookup: (name: string) => ModelFamily): ModelFam
       }
     },
   };
+  return family;
 }
