@@ -1,0 +1,58 @@
+/**
+ * What every task exports (src/tasks/<name>.ts, looked up by name in src/tasks/registry.ts). A task draws batches
+ * from an explicit Rng, scores a model's predictions with the loss of CONVENTIONS.md (1/2 · mean squared error over
+ * batch, scored time steps and output coordinates) and returns dL/dy for the backward pass.
+ */
+import type { Schema } from "../config.ts";
+import type { Rng } from "../rng.ts";
+import type { DType, Float, Tensor } from "../tensor.ts";
+
+/** One batch: inputs x [B, T, d_in], targets at the scored positions, and which positions are scored. */
+export interface Batch {
+  x: Tensor;
+  /** Targets [B, S, d_out] for the S scored time steps of each sequence (S = T, or 1 for the query only). */
+  target: Float;
+  /** The scored time steps, increasing (the same for every sequence), e.g. [0..T-1] or [T-1]. */
+  scored: number[];
+}
+
+export interface Task<C = any, Setup = unknown> {
+  /** Registry name, e.g. "teacher-student". */
+  readonly name: string;
+  /** One line for `--help`. */
+  readonly summary: string;
+  readonly schema: Schema<C>;
+  /** Model input/output widths and sequence length the task needs. */
+  dims(config: C): { dIn: number; dOut: number; T: number };
+  /** Per-run fixed data drawn once from `rng` (the teacher for teacher-student; nothing for icl-regression). */
+  setup(rng: Rng, config: C): Setup;
+  /** Tensors of the setup to save in the run directory (e.g. {"attention.safetensors": {W_V, W_K, W_Q}}), by file. */
+  artifacts(setup: Setup, config: C): Record<string, Record<string, Tensor>>;
+  /** A fresh training batch of B sequences. */
+  batch(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
+  /** A validation batch (icl-regression: W* with double the variance); drawn once per run from its own rng. */
+  validationBatch(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
+}
+
+/**
+ * Loss of CONVENTIONS.md: L = 1/2 · mean over (b, scored s, j) of (y[b,s,j] - target[b,s,j])², with the model's
+ * y [B, T, d_out] (all positions); writes dL/dy into `dy` [B, T, d_out] (zero at unscored positions) when given.
+ */
+export function mseLoss(y: Float, batch: Batch, dOut: number, dy?: Float): number {
+  const [B, T] = batch.x.shape;
+  const S = batch.scored.length;
+  const n = B * S * dOut;
+  if (dy) dy.fill(0);
+  let sum = 0;
+  for (let b = 0; b < B; b++) {
+    for (let si = 0; si < S; si++) {
+      const t = batch.scored[si];
+      for (let j = 0; j < dOut; j++) {
+        const e = y[(b * T + t) * dOut + j] - batch.target[(b * S + si) * dOut + j];
+        sum += e * e;
+        if (dy) dy[(b * T + t) * dOut + j] = e / n;
+      }
+    }
+  }
+  return (0.5 * sum) / n;
+}
