@@ -6,10 +6,11 @@ import { attention } from "./attention.ts";
 import { gatedRnn, gatedRnnDense } from "./gated-rnn.ts";
 import { gru } from "./gru.ts";
 import { lstm } from "./lstm.ts";
+import { lru, lruInOut, lruInSkip } from "./lru.ts";
 import { makeStackFamily } from "./stack.ts";
 import type { ModelFamily } from "./types.ts";
 
-const all: ModelFamily[] = [gatedRnn, gatedRnnDense, attention, lstm, gru, makeStackFamily(getFamily)];
+const all: ModelFamily[] = [gatedRnn, gatedRnnDense, attention, lru, lruInOut, lruInSkip, lstm, gru, makeStackFamily(getFamily)];
 const byName = new Map(all.map((f) => [f.name, f]));
 
 /** The family called `name`, or a one-line error listing the known names. */

@@ -1,0 +1,627 @@
+// Fast float32 kernels in AssemblyScript with 128-bit SIMD (f32x4). Compiled by scripts/build-wasm.mjs into
+// build/kernels.wasm (and build/kernels-shared.wasm for a shared memory). The module imports its memory ("env.memory")
+// and allocates nothing: every argument is a byte offset into that memory chosen by the JS side
+// (src/kernels/fast.ts), which also provides the `work` scratch regions some kernels need. Matrices are row-major
+// float32; `m, k, n` follow C[m,n] = A[m,k]·B[k,n] as in src/kernels/types.ts. An optional pointer is 0 when absent.
+//
+// Partial vectors: loads may read up to 12 bytes past the end of a buffer (lanes that are then discarded or masked);
+// the JS side keeps a 64-byte guard at the end of the memory so such reads stay in bounds. Stores never go past the end.
+
+/** Rows of a mm/mmTN reduction processed per block (keeps the A and B panels of one block in L1). */
+const KC_NN: i32 = 128;
+const KC_TN: i32 = 128;
+
+/** First byte after the module's static data: the JS arena must start at or above this. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+@inline function madd(c: v128, a: v128, b: v128): v128 {
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** Stores the first `cols` (1..4) lanes of v at p. */
+@inline function storePartial(p: usize, v: v128, cols: i32): void {
+  if (cols >= 4) {
+    v128.store(p, v);
+  } else {
+    store<f32>(p, f32x4.extract_lane(v, 0));
+    if (cols > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+    if (cols > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  }
+}
+
+/** Stores c (accumulating onto what is at p when acc) keeping only the first `cols` lanes. */
+@inline function putRow(p: usize, c: v128, acc: bool, cols: i32): void {
+  let v = c;
+  if (acc) v = f32x4.add(v128.load(p), v);
+  storePartial(p, v, cols);
+}
+
+/** Stores c0 at p and the first `cols` - 4 (1..4) lanes of c1 at p+16 (accumulating when acc). */
+@inline function putRow8(p: usize, c0: v128, c1: v128, acc: bool, cols: i32): void {
+  let v0 = c0;
+  let v1 = c1;
+  if (acc) {
+    v0 = f32x4.add(v128.load(p), v0);
+    v1 = f32x4.add(v128.load(p, 16), v1);
+  }
+  v128.store(p, v0);
+  storePartial(p + 16, v1, cols - 4);
+}
+
+/**
+ * C tile [rows<=4, cols in 5..8] (+)= sum_p a_r[p] · B[p, 0..8]. Row r of A is read at a_r + p·ps (bytes); B rows are
+ * ldb bytes apart; C rows ldc bytes apart. Rows >= `rows` are computed from duplicated pointers and not stored; B
+ * lanes past `cols` are read but discarded.
+ */
+function tile4x8(
+  C: usize, ldc: usize, a0: usize, a1: usize, a2: usize, a3: usize, ps: usize,
+  B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let b = B;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let a = v128.load32_splat(a0);
+    c00 = madd(c00, a, b0);
+    c01 = madd(c01, a, b1);
+    a = v128.load32_splat(a1);
+    c10 = madd(c10, a, b0);
+    c11 = madd(c11, a, b1);
+    a = v128.load32_splat(a2);
+    c20 = madd(c20, a, b0);
+    c21 = madd(c21, a, b1);
+    a = v128.load32_splat(a3);
+    c30 = madd(c30, a, b0);
+    c31 = madd(c31, a, b1);
+    a0 += ps;
+    a1 += ps;
+    a2 += ps;
+    a3 += ps;
+    b += ldb;
+  }
+  putRow8(C, c00, c01, acc, cols);
+  if (rows > 1) putRow8(C + ldc, c10, c11, acc, cols);
+  if (rows > 2) putRow8(C + 2 * ldc, c20, c21, acc, cols);
+  if (rows > 3) putRow8(C + 3 * ldc, c30, c31, acc, cols);
+}
+
+/** Like tile4x8 for [rows<=4, cols<=4] tiles (B lanes past `cols` are read but discarded). */
+function tile4x4(
+  C: usize, ldc: usize, a0: usize, a1: usize, a2: usize, a3: usize, ps: usize,
+  B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32,
+): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let b = B;
+  for (let p = 0; p < k; p++) {
+    const bv = v128.load(b);
+    c0 = madd(c0, v128.load32_splat(a0), bv);
+    c1 = madd(c1, v128.load32_splat(a1), bv);
+    c2 = madd(c2, v128.load32_splat(a2), bv);
+    c3 = madd(c3, v128.load32_splat(a3), bv);
+    a0 += ps;
+    a1 += ps;
+    a2 += ps;
+    a3 += ps;
+    b += ldb;
+  }
+  putRow(C, c0, acc, cols);
+  if (rows > 1) putRow(C + ldc, c1, acc, cols);
+  if (rows > 2) putRow(C + 2 * ldc, c2, acc, cols);
+  if (rows > 3) putRow(C + 3 * ldc, c3, acc, cols);
+}
+
+/**
+ * C tile [rows<=8, cols<=4] (+)= sum_p A[p, 0..8]ᵀ·B[p, 0..4] for narrow outputs of mmTN (n <= 4): the eight A values
+ * of one reduction row are contiguous (a + p·ps + 4r), so eight rows share one pointer and one B vector. Rows >=
+ * `rows` read in-bounds neighbours (or guard bytes) and are not stored.
+ */
+function tile8x4TN(C: usize, ldc: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+  let b = B;
+  for (let p = 0; p < k; p++) {
+    const bv = v128.load(b);
+    c0 = madd(c0, v128.load32_splat(a), bv);
+    c1 = madd(c1, v128.load32_splat(a, 4), bv);
+    c2 = madd(c2, v128.load32_splat(a, 8), bv);
+    c3 = madd(c3, v128.load32_splat(a, 12), bv);
+    c4 = madd(c4, v128.load32_splat(a, 16), bv);
+    c5 = madd(c5, v128.load32_splat(a, 20), bv);
+    c6 = madd(c6, v128.load32_splat(a, 24), bv);
+    c7 = madd(c7, v128.load32_splat(a, 28), bv);
+    a += ps;
+    b += ldb;
+  }
+  putRow(C, c0, acc, cols);
+  if (rows > 1) putRow(C + ldc, c1, acc, cols);
+  if (rows > 2) putRow(C + 2 * ldc, c2, acc, cols);
+  if (rows > 3) putRow(C + 3 * ldc, c3, acc, cols);
+  if (rows > 4) putRow(C + 4 * ldc, c4, acc, cols);
+  if (rows > 5) putRow(C + 5 * ldc, c5, acc, cols);
+  if (rows > 6) putRow(C + 6 * ldc, c6, acc, cols);
+  if (rows > 7) putRow(C + 7 * ldc, c7, acc, cols);
+}
+
+/** One output row: C[0, 0..16] (+)= sum_p a[p]·B[p, 0..16] (a row of A at a + p·ps). */
+function tile1x16(C: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, acc: bool): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let b = B;
+  for (let p = 0; p < k; p++) {
+    const x = v128.load32_splat(a);
+    c0 = madd(c0, x, v128.load(b));
+    c1 = madd(c1, x, v128.load(b, 16));
+    c2 = madd(c2, x, v128.load(b, 32));
+    c3 = madd(c3, x, v128.load(b, 48));
+    a += ps;
+    b += ldb;
+  }
+  putRow(C, c0, acc, 4);
+  putRow(C + 16, c1, acc, 4);
+  putRow(C + 32, c2, acc, 4);
+  putRow(C + 48, c3, acc, 4);
+}
+
+/** One output row, cols <= 4 columns: C[0, 0..cols] (+)= sum_p a[p]·B[p, 0..cols]. */
+function tile1x4(C: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, acc: bool, cols: i32): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  let b = B;
+  let p = 0;
+  // Two accumulators break the add dependency chain.
+  for (; p + 2 <= k; p += 2) {
+    c0 = madd(c0, v128.load32_splat(a), v128.load(b));
+    c1 = madd(c1, v128.load32_splat(a + ps), v128.load(b + ldb));
+    a += 2 * ps;
+    b += 2 * ldb;
+  }
+  if (p < k) c0 = madd(c0, v128.load32_splat(a), v128.load(b));
+  putRow(C, f32x4.add(c0, c1), acc, cols);
+}
+
+/**
+ * General product C[m,n] (+)= A·B[k,n] where A's element (i,p) is at A + i·rsA + p·psA (bytes): rsA = 4k, psA = 4 for
+ * A[m,k] (mm) and rsA = 4, psA = 4m for A[k,m]ᵀ (mmTN). The reduction over p is blocked in chunks of kc rows.
+ */
+function gemm(C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, kc: i32): void {
+  const ldc = (<usize>n) << 2;
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!acc) memory.fill(C, 0, <usize>m * ldc);
+    return;
+  }
+  for (let p0 = 0; p0 < k; p0 += kc) {
+    const kb = min(kc, k - p0);
+    const accb = acc || p0 > 0;
+    const Ap = A + <usize>p0 * psA;
+    const Bp = B + <usize>p0 * ldc;
+    if (n <= 4 && rsA == 4) {
+      // A[k,m]ᵀ (mmTN) with a narrow output: 8x4 tiles.
+      for (let i = 0; i < m; i += 8) {
+        tile8x4TN(C + <usize>i * ldc, ldc, Ap + (<usize>i << 2), psA, Bp, ldc, kb, accb, min(8, m - i), n);
+      }
+      continue;
+    }
+    for (let i = 0; i < m; i += 4) {
+      const rows = min(4, m - i);
+      const a0 = Ap + <usize>i * rsA;
+      const Ci = C + <usize>i * ldc;
+      let j = 0;
+      if (rows == 1) {
+        for (; j + 16 <= n; j += 16) tile1x16(Ci + (<usize>j << 2), a0, psA, Bp + (<usize>j << 2), ldc, kb, accb);
+        for (; j < n; j += 4) tile1x4(Ci + (<usize>j << 2), a0, psA, Bp + (<usize>j << 2), ldc, kb, accb, min(4, n - j));
+        continue;
+      }
+      const a1 = a0 + rsA;
+      const a2 = rows > 2 ? a1 + rsA : a1;
+      const a3 = rows > 3 ? a2 + rsA : a2;
+      for (; j + 4 < n; j += 8) {
+        tile4x8(Ci + (<usize>j << 2), ldc, a0, a1, a2, a3, psA, Bp + (<usize>j << 2), ldc, kb, accb, rows, min(8, n - j));
+      }
+      if (j < n) {
+        tile4x4(Ci + (<usize>j << 2), ldc, a0, a1, a2, a3, psA, Bp + (<usize>j << 2), ldc, kb, accb, rows, n - j);
+      }
+    }
+  }
+}
+
+/** Lane sums of four vectors: [Σa, Σb, Σc, Σd]. */
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const t0 = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const t1 = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+}
+
+/** Lane mask with the first `r` (0..4) lanes all ones. */
+@inline function laneMask(r: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(r));
+}
+
+/**
+ * Dot-product tile for C = A·Bᵀ with both operands contiguous along k: C[r, c] (+)= Σ_p a_r[p]·b_c[p] for r < rows (<=2),
+ * c < cols (<=4); missing rows/cols use duplicated pointers and are not stored.
+ */
+function dot2x4(
+  C: usize, ldc: usize, a0: usize, a1: usize, b0: usize, b1: usize, b2: usize, b3: usize,
+  k: i32, acc: bool, rows: i32, cols: i32,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  const k4 = k & ~3;
+  let o: usize = 0;
+  const end = (<usize>k4) << 2;
+  for (; o < end; o += 16) {
+    const x0 = v128.load(a0 + o);
+    const x1 = v128.load(a1 + o);
+    let y = v128.load(b0 + o);
+    c00 = madd(c00, x0, y);
+    c10 = madd(c10, x1, y);
+    y = v128.load(b1 + o);
+    c01 = madd(c01, x0, y);
+    c11 = madd(c11, x1, y);
+    y = v128.load(b2 + o);
+    c02 = madd(c02, x0, y);
+    c12 = madd(c12, x1, y);
+    y = v128.load(b3 + o);
+    c03 = madd(c03, x0, y);
+    c13 = madd(c13, x1, y);
+  }
+  if (k4 < k) {
+    const mask = laneMask(k - k4);
+    const x0 = v128.and(v128.load(a0 + o), mask);
+    const x1 = v128.and(v128.load(a1 + o), mask);
+    let y = v128.and(v128.load(b0 + o), mask);
+    c00 = madd(c00, x0, y);
+    c10 = madd(c10, x1, y);
+    y = v128.and(v128.load(b1 + o), mask);
+    c01 = madd(c01, x0, y);
+    c11 = madd(c11, x1, y);
+    y = v128.and(v128.load(b2 + o), mask);
+    c02 = madd(c02, x0, y);
+    c12 = madd(c12, x1, y);
+    y = v128.and(v128.load(b3 + o), mask);
+    c03 = madd(c03, x0, y);
+    c13 = madd(c13, x1, y);
+  }
+  putRow(C, hsum4(c00, c01, c02, c03), acc, cols);
+  if (rows > 1) putRow(C + ldc, hsum4(c10, c11, c12, c13), acc, cols);
+}
+
+/** C[m,n] (+)= A[m,k]·B[n,k]ᵀ as dot products along k (used for small n). */
+function mmNTdot(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool): void {
+  const ldc = (<usize>n) << 2;
+  const lda = (<usize>k) << 2;
+  for (let i = 0; i < m; i += 2) {
+    const rows = min(2, m - i);
+    const a0 = A + <usize>i * lda;
+    const a1 = rows > 1 ? a0 + lda : a0;
+    for (let j = 0; j < n; j += 4) {
+      const cols = min(4, n - j);
+      const b0 = B + <usize>j * lda;
+      const b1 = cols > 1 ? b0 + lda : b0;
+      const b2 = cols > 2 ? b1 + lda : b1;
+      const b3 = cols > 3 ? b2 + lda : b2;
+      dot2x4(C + <usize>i * ldc + (<usize>j << 2), ldc, a0, a1, b0, b1, b2, b3, k, acc, rows, cols);
+    }
+  }
+}
+
+/** dst[c, r] = src[r, c] for src [rows, cols] (4x4 blocks through registers, scalar edges). */
+export function transpose(dst: usize, src: usize, rows: i32, cols: i32): void {
+  const r4 = rows & ~3;
+  const c4 = cols & ~3;
+  const lds = (<usize>cols) << 2;
+  const ldd = (<usize>rows) << 2;
+  for (let r = 0; r < r4; r += 4) {
+    const s = src + <usize>r * lds;
+    for (let c = 0; c < c4; c += 4) {
+      const p = s + (<usize>c << 2);
+      const x0 = v128.load(p);
+      const x1 = v128.load(p + lds);
+      const x2 = v128.load(p + 2 * lds);
+      const x3 = v128.load(p + 3 * lds);
+      const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5); // a0 b0 a1 b1
+      const t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5); // c0 d0 c1 d1
+      const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7); // a2 b2 a3 b3
+      const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7); // c2 d2 c3 d3
+      const d = dst + <usize>c * ldd + (<usize>r << 2);
+      v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+      v128.store(d + ldd, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+      v128.store(d + 2 * ldd, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+      v128.store(d + 3 * ldd, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+    }
+    for (let c = c4; c < cols; c++) {
+      for (let q = r; q < r + 4; q++) {
+        store<f32>(dst + <usize>c * ldd + (<usize>q << 2), load<f32>(src + <usize>q * lds + (<usize>c << 2)));
+      }
+    }
+  }
+  for (let r = r4; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      store<f32>(dst + <usize>c * ldd + (<usize>r << 2), load<f32>(src + <usize>r * lds + (<usize>c << 2)));
+    }
+  }
+}
+
+/** Work floats mm needs for these sizes (Bᵀ [n,k] when n <= 4, for dot products along k). */
+export function mmWork(m: i32, k: i32, n: i32): i32 {
+  return n <= 4 && m >= 8 ? k * n : 0;
+}
+
+/** C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n]; work holds mmWork(m,k,n) floats. */
+export function mm(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
+  if (n <= 4 && m >= 8 && k > 0) {
+    transpose(work, B, k, n);
+    mmNTdot(C, A, work, m, k, n, acc);
+  } else {
+    gemm(C, A, (<usize>k) << 2, 4, B, m, k, n, acc, KC_NN);
+  }
+}
+
+/** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n] (rows of the reduction blocked by KC_TN). */
+export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool): void {
+  gemm(C, A, 4, (<usize>m) << 2, B, m, k, n, acc, n <= 4 ? 64 : KC_TN);
+}
+
+/** Work floats mmNT needs for these sizes (the transposed B [k,n] when n > 4, else none). */
+export function mmNTWork(m: i32, k: i32, n: i32): i32 {
+  return n > 4 ? k * n : 0;
+}
+
+/** C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ; work holds mmNTWork(m,k,n) floats. */
+export function mmNT(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
+  if (n <= 4) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+      if (!acc) memory.fill(C, 0, (<usize>m * <usize>n) << 2);
+      return;
+    }
+    mmNTdot(C, A, B, m, k, n, acc);
+  } else {
+    transpose(work, B, n, k);
+    gemm(C, A, (<usize>k) << 2, 4, work, m, k, n, acc, KC_NN);
+  }
+}
+
+/** Work floats gate needs: mmNTWork plus r·n when gx is absent. */
+export function gateWork(r: i32, k: i32, n: i32, hasGx: bool): i32 {
+  const w = mmNTWork(r, k, n);
+  return ((w + 15) & ~15) + (hasGx ? 0 : r * n);
+}
+
+/** out[r,n] = (A[r,k]·X[n,k]ᵀ) ⊙ (A[r,k]·M[n,k]ᵀ); gx, gm [r,n] (0 = absent) receive the factors. */
+export function gate(out: usize, A: usize, X: usize, M: usize, r: i32, k: i32, n: i32, gx: usize, gm: usize, work: usize): void {
+  const w = (<usize>((mmNTWork(r, k, n) + 15) & ~15)) << 2;
+  const G = gx != 0 ? gx : work + w;
+  const H = gm != 0 ? gm : out;
+  mmNT(G, A, X, r, k, n, false, work);
+  mmNT(H, A, M, r, k, n, false, work);
+  mul(out, G, H, r * n);
+}
+
+/** h[b,t,i] = lambda[i]·h[b,t-1,i] + u[b,t,i], h[b,-1] = h0[b] (0 when h0 == 0); h may alias u. */
+export function scan(h: usize, u: usize, lambda: usize, B: i32, T: i32, N: i32, h0: usize): void {
+  const row = (<usize>N) << 2;
+  const n4 = N & ~3;
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * <usize>T * row;
+    for (let t = 0; t < T; t++) {
+      const o = base + <usize>t * row;
+      const prev: usize = t > 0 ? h + o - row : h0 != 0 ? h0 + <usize>b * row : 0;
+      let i = 0;
+      for (; i < n4; i += 4) {
+        const q = <usize>i << 2;
+        const pv = prev != 0 ? v128.load(prev + q) : f32x4.splat(0);
+        v128.store(h + o + q, madd(v128.load(u + o + q), v128.load(lambda + q), pv));
+      }
+      for (; i < N; i++) {
+        const q = <usize>i << 2;
+        const pv: f32 = prev != 0 ? load<f32>(prev + q) : 0;
+        store<f32>(h + o + q, load<f32>(lambda + q) * pv + load<f32>(u + o + q));
+      }
+    }
+  }
+}
+
+/** g[b,t,i] = dh[b,t,i] + lambda[i]·g[b,t+1,i], g[b,T] = 0; g may alias dh. */
+export function scanReverse(g: usize, dh: usize, lambda: usize, B: i32, T: i32, N: i32): void {
+  const row = (<usize>N) << 2;
+  const n4 = N & ~3;
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * <usize>T * row;
+    for (let t = T - 1; t >= 0; t--) {
+      const o = base + <usize>t * row;
+      const last = t == T - 1;
+      let i = 0;
+      for (; i < n4; i += 4) {
+        const q = <usize>i << 2;
+        const nv = last ? f32x4.splat(0) : v128.load(g + o + row + q);
+        v128.store(g + o + q, madd(v128.load(dh + o + q), v128.load(lambda + q), nv));
+      }
+      for (; i < N; i++) {
+        const q = <usize>i << 2;
+        const nv: f32 = last ? 0 : load<f32>(g + o + row + q);
+        store<f32>(g + o + q, load<f32>(dh + o + q) + load<f32>(lambda + q) * nv);
+      }
+    }
+  }
+}
+
+/**
+ * Complex scan: h = lambda·h_{t-1} + u with h = hRe + i·hIm, lambda = lRe + i·lIm [N], h[b,-1] = (h0Re, h0Im) or 0
+ * (h0Re == 0 and h0Im == 0 mean absent, independently).
+ */
+export function scanComplex(
+  hRe: usize, hIm: usize, uRe: usize, uIm: usize, lRe: usize, lIm: usize,
+  B: i32, T: i32, N: i32, h0Re: usize, h0Im: usize,
+): void {
+  const row = (<usize>N) << 2;
+  const n4 = N & ~3;
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * <usize>T * row;
+    for (let t = 0; t < T; t++) {
+      const o = base + <usize>t * row;
+      const pr: usize = t > 0 ? hRe + o - row : h0Re != 0 ? h0Re + <usize>b * row : 0;
+      const pim: usize = t > 0 ? hIm + o - row : h0Im != 0 ? h0Im + <usize>b * row : 0;
+      let i = 0;
+      for (; i < n4; i += 4) {
+        const q = <usize>i << 2;
+        const xr = pr != 0 ? v128.load(pr + q) : f32x4.splat(0);
+        const xi = pim != 0 ? v128.load(pim + q) : f32x4.splat(0);
+        const lr = v128.load(lRe + q);
+        const li = v128.load(lIm + q);
+        const ur = v128.load(uRe + o + q);
+        const ui = v128.load(uIm + o + q);
+        const nr = f32x4.add(f32x4.sub(f32x4.mul(lr, xr), f32x4.mul(li, xi)), ur);
+        const ni = f32x4.add(f32x4.add(f32x4.mul(lr, xi), f32x4.mul(li, xr)), ui);
+        v128.store(hRe + o + q, nr);
+        v128.store(hIm + o + q, ni);
+      }
+      for (; i < N; i++) {
+        const q = <usize>i << 2;
+        const xr: f32 = pr != 0 ? load<f32>(pr + q) : 0;
+        const xi: f32 = pim != 0 ? load<f32>(pim + q) : 0;
+        const lr = load<f32>(lRe + q);
+        const li = load<f32>(lIm + q);
+        const ur = load<f32>(uRe + o + q);
+        const ui = load<f32>(uIm + o + q);
+        store<f32>(hRe + o + q, lr * xr - li * xi + ur);
+        store<f32>(hIm + o + q, lr * xi + li * xr + ui);
+      }
+    }
+  }
+}
+
+/** Complex reverse scan: g[t] = dh[t] + conj(lambda)·g[t+1], g[T] = 0 (real and imaginary parts separate). */
+export function scanComplexReverse(
+  gRe: usize, gIm: usize, dhRe: usize, dhIm: usize, lRe: usize, lIm: usize, B: i32, T: i32, N: i32,
+): void {
+  const row = (<usize>N) << 2;
+  const n4 = N & ~3;
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * <usize>T * row;
+    for (let t = T - 1; t >= 0; t--) {
+      const o = base + <usize>t * row;
+      const last = t == T - 1;
+      let i = 0;
+      for (; i < n4; i += 4) {
+        const q = <usize>i << 2;
+        const xr = last ? f32x4.splat(0) : v128.load(gRe + o + row + q);
+        const xi = last ? f32x4.splat(0) : v128.load(gIm + o + row + q);
+        const lr = v128.load(lRe + q);
+        const li = v128.load(lIm + q);
+        const dr = v128.load(dhRe + o + q);
+        const di = v128.load(dhIm + o + q);
+        const nr = f32x4.add(dr, f32x4.add(f32x4.mul(lr, xr), f32x4.mul(li, xi)));
+        const ni = f32x4.add(di, f32x4.sub(f32x4.mul(lr, xi), f32x4.mul(li, xr)));
+        v128.store(gRe + o + q, nr);
+        v128.store(gIm + o + q, ni);
+      }
+      for (; i < N; i++) {
+        const q = <usize>i << 2;
+        const xr: f32 = last ? 0 : load<f32>(gRe + o + row + q);
+        const xi: f32 = last ? 0 : load<f32>(gIm + o + row + q);
+        const lr = load<f32>(lRe + q);
+        const li = load<f32>(lIm + q);
+        store<f32>(gRe + o + q, load<f32>(dhRe + o + q) + (lr * xr + li * xi));
+        store<f32>(gIm + o + q, load<f32>(dhIm + o + q) + (lr * xi - li * xr));
+      }
+    }
+  }
+}
+
+/** out[i] = a[i]·b[i], i < n (out may alias a or b). */
+export function mul(out: usize, a: usize, b: usize, n: i32): void {
+  const end = (<usize>(n & ~3)) << 2;
+  let o: usize = 0;
+  for (; o < end; o += 16) v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  const tail = (<usize>n) << 2;
+  for (; o < tail; o += 4) store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+}
+
+/** out[i] = a[i] + b[i], i < n (out may alias a or b). */
+export function add(out: usize, a: usize, b: usize, n: i32): void {
+  const end = (<usize>(n & ~3)) << 2;
+  let o: usize = 0;
+  for (; o < end; o += 16) v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  const tail = (<usize>n) << 2;
+  for (; o < tail; o += 4) store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+}
+
+/** y[i] += alpha·x[i], i < n. */
+export function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
+  const av = f32x4.splat(alpha);
+  const end = (<usize>(n & ~3)) << 2;
+  let o: usize = 0;
+  for (; o < end; o += 16) v128.store(y + o, madd(v128.load(y + o), av, v128.load(x + o)));
+  const tail = (<usize>n) << 2;
+  for (; o < tail; o += 4) store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+}
+
+/** out[i] = alpha·a[i], i < n (out may alias a). */
+export function scale(out: usize, a: usize, alpha: f32, n: i32): void {
+  const av = f32x4.splat(alpha);
+  const end = (<usize>(n & ~3)) << 2;
+  let o: usize = 0;
+  for (; o < end; o += 16) v128.store(out + o, f32x4.mul(av, v128.load(a + o)));
+  const tail = (<usize>n) << 2;
+  for (; o < tail; o += 4) store<f32>(out + o, alpha * load<f32>(a + o));
+}
+
+/** Column sums out[j] = (acc ? out[j] : 0) + Σ_i A[i,j] for A [m,n] (16 columns per pass, then 4, then scalar). */
+export function sumRows(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
+  const ld = (<usize>n) << 2;
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = A + (<usize>j << 2);
+    for (let i = 0; i < m; i++) {
+      s0 = f32x4.add(s0, v128.load(p));
+      s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32));
+      s3 = f32x4.add(s3, v128.load(p, 48));
+      p += ld;
+    }
+    const q = out + (<usize>j << 2);
+    if (acc) {
+      s0 = f32x4.add(v128.load(q), s0);
+      s1 = f32x4.add(v128.load(q, 16), s1);
+      s2 = f32x4.add(v128.load(q, 32), s2);
+      s3 = f32x4.add(v128.load(q, 48), s3);
+    }
+    v128.store(q, s0);
+    v128.store(q, s1, 16);
+    v128.store(q, s2, 32);
+    v128.store(q, s3, 48);
+  }
+  for (; j < n; j += 4) {
+    let s = f32x4.splat(0);
+    let p = A + (<usize>j << 2);
+    for (let i = 0; i < m; i++) {
+      s = f32x4.add(s, v128.load(p));
+      p += ld;
+    }
+    putRow(out + (<usize>j << 2), s, acc, min(4, n - j));
+  }
+}
+
+/** Row sums out[i] = (acc ? out[i] : 0) + Σ_j A[i,j] for A [m,n]. */
+export function sumCols(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
+  const ld = (<usize>n) << 2;
+  const n4 = n & ~3;
+  for (let i = 0; i < m; i++) {
+    const p = A + <usize>i * ld;
+    let s = f32x4.splat(0);
+    let j = 0;
+    for (; j < n4; j += 4) s = f32x4.add(s, v128.load(p + (<usize>j << 2)));
+    let t: f32 =
+      (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+    for (; j < n; j++) t += load<f32>(p + (<usize>j << 2));
+    const q = out + (<usize>i << 2);
+    store<f32>(q, acc ? load<f32>(q) + t : t);
+  }
+}

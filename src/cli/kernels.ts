@@ -1,0 +1,13 @@
+/** Kernel backend selection for CLI commands: f64 -> the reference oracle; f32 -> the fast wasm kernels when built. */
+import { loadFastKernelsSync } from "../kernels/node.ts";
+import { ref64 } from "../kernels/reference.ts";
+import type { Kernels } from "../kernels/types.ts";
+
+let fast: Kernels | undefined;
+
+/** The backend for a dtype: ref64 for "f64", the (lazily loaded, then shared) fast kernels for "f32". */
+export function kernelsFor(dtype: "f32" | "f64"): Kernels {
+  if (dtype === "f64") return ref64;
+  fast ??= loadFastKernelsSync();
+  return fast;
+}

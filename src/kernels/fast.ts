@@ -1,0 +1,515 @@
+/**
+ * The fast backend: the Kernels interface over the AssemblyScript SIMD module (asm/kernels.ts, built into
+ * build/kernels.wasm by `npm run build:wasm`), float32 only. Platform-neutral (browser or Node): give it the wasm
+ * bytes or a compiled WebAssembly.Module; src/kernels/node.ts loads the file in Node.
+ *
+ * Memory: one WebAssembly.Memory of fixed size (initial = maximum, so views are never detached by a grow), created
+ * here (or passed in) and imported by the module as `env.memory`. JS owns the layout: the first 64 KiB hold the
+ * module's static data; above it a 64-byte-aligned bump allocator (`alloc`, `mark`, `release`) serves buffers;
+ * the last 64 bytes are a guard (kernels may read up to 12 bytes past a buffer's end into lanes they discard).
+ *
+ * Arguments: a Float32Array whose buffer is this memory's buffer is passed by pointer (zero copy, subarray views
+ * included); any other Float32Array is copied into scratch space in the arena for the call (outputs copied back),
+ * and the scratch is released afterwards. Float64Arrays are refused: the fast kernels compute in float32.
+ */
+import type { Float } from "../tensor.ts";
+import { sigmoid as sigmoidScalar } from "./reference.ts";
+import type { Kernels } from "./types.ts";
+
+/** Options of createFastKernels / loadFastKernels. */
+export interface FastKernelsOptions {
+  /** Size of the wasm memory in bytes, rounded up to 64 KiB pages (default 256 MiB; untouched pages cost no RSS). */
+  memoryBytes?: number;
+  /** Back the memory by a SharedArrayBuffer (for worker threads); needs the shared build, kernels-shared.wasm. */
+  shared?: boolean;
+  /** Use this existing memory instead of creating one (memoryBytes and shared are then taken from it). */
+  memory?: WebAssembly.Memory;
+  /** Byte range [start, end) of the memory owned by this instance's allocator (default: all of it above 64 KiB). */
+  arena?: { start: number; end: number };
+}
+
+/** The raw wasm exports: every buffer argument is a byte offset into the memory, an absent optional one is 0. */
+export interface RawKernels {
+  /** First byte after the module's static data. */
+  heapBase(): number;
+  /** dst[c,r] = src[r,c] for src [rows, cols]. */
+  transpose(dst: number, src: number, rows: number, cols: number): void;
+  /** C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n], work = mmWork(m,k,n) floats of scratch. */
+  mm(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
+  /** Floats of scratch mm needs. */
+  mmWork(m: number, k: number, n: number): number;
+  /** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n]. */
+  mmTN(C: number, A: number, B: number, m: number, k: number, n: number, acc: number): void;
+  /** C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ, work = mmNTWork(m,k,n) floats of scratch. */
+  mmNT(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
+  /** Floats of scratch mmNT needs. */
+  mmNTWork(m: number, k: number, n: number): number;
+  /** out[r,n] = (A·Xᵀ) ⊙ (A·Mᵀ) with optional factor outputs gx, gm; work = gateWork(r,k,n,gx != 0) floats. */
+  gate(out: number, A: number, X: number, M: number, r: number, k: number, n: number, gx: number, gm: number, work: number): void;
+  /** Floats of scratch gate needs. */
+  gateWork(r: number, k: number, n: number, hasGx: number): number;
+  /** h[b,t] = lambda ⊙ h[b,t-1] + u[b,t], h[b,-1] = h0[b] or 0. */
+  scan(h: number, u: number, lambda: number, B: number, T: number, N: number, h0: number): void;
+  /** g[b,t] = dh[b,t] + lambda ⊙ g[b,t+1], g[b,T] = 0. */
+  scanReverse(g: number, dh: number, lambda: number, B: number, T: number, N: number): void;
+  /** Complex h[b,t] = lambda · h[b,t-1] + u[b,t] on split real/imaginary buffers. */
+  scanComplex(hRe: number, hIm: number, uRe: number, uIm: number, lRe: number, lIm: number, B: number, T: number, N: number, h0Re: number, h0Im: number): void;
+  /** Complex g[b,t] = dh[b,t] + conj(lambda) · g[b,t+1]. */
+  scanComplexReverse(gRe: number, gIm: number, dhRe: number, dhIm: number, lRe: number, lIm: number, B: number, T: number, N: number): void;
+  /** out = a ⊙ b over n floats. */
+  mul(out: number, a: number, b: number, n: number): void;
+  /** out = a + b over n floats. */
+  add(out: number, a: number, b: number, n: number): void;
+  /** y += alpha · x over n floats. */
+  axpy(y: number, alpha: number, x: number, n: number): void;
+  /** out = alpha · a over n floats. */
+  scale(out: number, a: number, alpha: number, n: number): void;
+  /** out[j] = (acc ? out[j] : 0) + Σ_i A[i,j], A [m,n]. */
+  sumRows(out: number, A: number, m: number, n: number, acc: number): void;
+  /** out[i] = (acc ? out[i] : 0) + Σ_j A[i,j], A [m,n]. */
+  sumCols(out: number, A: number, m: number, n: number, acc: number): void;
+}
+
+/** The fast backend: Kernels plus access to its memory, raw exports and arena. */
+export interface FastKernels extends Kernels {
+  readonly name: "fast-f32";
+  readonly dtype: "f32";
+  /** The wasm memory every kernel runs on (fixed size). */
+  readonly memory: WebAssembly.Memory;
+  /** The raw wasm exports (pointer arguments). */
+  readonly raw: RawKernels;
+  /** First byte of the arena (64-byte aligned). */
+  readonly arenaStart: number;
+  /** End of the arena (exclusive). */
+  readonly arenaEnd: number;
+  /** A zero-filled float32 buffer of n elements inside the arena: [arenaStart, arenaEnd). */
+  alloc(n: number): Float32Array;
+  /** Bytes currently allocated in the arena. */
+  used(): number;
+  /** True when a is passed to the kernels without copying (a float32 view into this memory). */
+  owns(a: Float): boolean;
+}
+
+const PAGE = 65536;
+const RESERVED = PAGE; // the module's static data lives below this
+const GUARD = 64; // bytes at the end of the memory kernels may read (never write) past a buffer
+const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+const align64 = (x: number): number => Math.ceil(x / 64) * 64;
+
+/** Compile (unless given a Module) and instantiate the fast kernels module over a fresh or given memory. */
+export async function createFastKernels(
+  source: BufferSource | WebAssembly.Module,
+  opts: FastKernelsOptions = {},
+): Promise<FastKernels> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+  const memory = makeMemory(opts);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, imports(memory));
+  } catch (e) {
+    throw linkError(e, memory);
+  }
+  return wrap(instance, memory, opts);
+}
+
+/** createFastKernels for an already compiled module, synchronously (Node; browsers may refuse big sync work). */
+export function createFastKernelsSync(module: WebAssembly.Module, opts: FastKernelsOptions = {}): FastKernels {
+  const memory = makeMemory(opts);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(module, imports(memory));
+  } catch (e) {
+    throw linkError(e, memory);
+  }
+  return wrap(instance, memory, opts);
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+}
+
+function makeMemory(opts: FastKernelsOptions): WebAssembly.Memory {
+  if (opts.memory) return opts.memory;
+  const bytes = opts.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  if (!(Number.isFinite(bytes) && bytes > 0)) throw new Error(`fast kernels: memoryBytes must be a positive number, got ${bytes}`);
+  const pages = Math.max(2, Math.ceil(bytes / PAGE));
+  if (pages > 65536) throw new Error(`fast kernels: memoryBytes ${bytes} exceeds the 4 GiB wasm32 limit`);
+  try {
+    return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: !!opts.shared });
+  } catch (e) {
+    throw new Error(`fast kernels: cannot create a ${pages * PAGE}-byte${opts.shared ? " shared" : ""} memory (${(e as Error).message}); try a smaller memoryBytes`);
+  }
+}
+
+function imports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  return {
+    env: {
+      memory,
+      abort: (_msg: number, _file: number, line: number, col: number) => {
+        throw new Error(`fast kernels: wasm abort at ${line}:${col}`);
+      },
+    },
+  };
+}
+
+function linkError(e: unknown, memory: WebAssembly.Memory): Error {
+  if (e instanceof WebAssembly.LinkError) {
+    const shared = isShared(memory);
+    return new Error(
+      `fast kernels: the module does not accept a ${shared ? "shared" : "non-shared"} memory (${e.message}); ` +
+        `use build/kernels${shared ? "-shared" : ""}.wasm${shared ? " for shared: true" : " (or pass shared: true with kernels-shared.wasm)"}`,
+    );
+  }
+  return e as Error;
+}
+
+const IN = 0;
+const OUT = 1;
+const INOUT = 2;
+type Mode = typeof IN | typeof OUT | typeof INOUT;
+
+function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: FastKernelsOptions): FastKernels {
+  const raw = instance.exports as unknown as RawKernels;
+  const buf = memory.buffer;
+  const f32 = new Float32Array(buf);
+  const memBytes = buf.byteLength;
+  const floor = Math.max(RESERVED, align64(raw.heapBase()));
+  let start = floor;
+  let end = memBytes - GUARD;
+  if (opts.arena) {
+    const a = opts.arena;
+    if (!(a.start >= floor && a.end <= memBytes - GUARD && a.start < a.end)) {
+      throw new Error(`fast kernels: arena [${a.start}, ${a.end}) must lie within [${floor}, ${memBytes - GUARD})`);
+    }
+    start = align64(a.start);
+    end = a.end;
+  }
+  if (end - start < 64) throw new Error(`fast kernels: memory of ${memBytes} bytes leaves no arena; use a larger memoryBytes`);
+  let top = start;
+
+  // Per-call bookkeeping for arguments that live outside the memory (copied into scratch).
+  const seenArr: Float32Array[] = [];
+  const seenPtr: number[] = [];
+  const seenN: number[] = [];
+  const backArr: Float32Array[] = [];
+  const backPtr: number[] = [];
+  const backN: number[] = [];
+
+  function bump(bytes: number): number {
+    const p = top;
+    const nt = align64(p + bytes);
+    if (nt > end) {
+      throw new Error(
+        `fast kernels: arena full: requested ${bytes} bytes with ${top - start} of ${end - start} in use; ` +
+          `pass a larger memoryBytes (now ${memBytes}) to createFastKernels/loadFastKernels`,
+      );
+    }
+    top = nt;
+    return p;
+  }
+
+  function owns(a: Float): boolean {
+    return a instanceof Float32Array && a.buffer === buf && a.byteOffset >= RESERVED;
+  }
+
+  function f32Of(a: Float, op: string, name: string, n: number): Float32Array {
+    if (!(a instanceof Float32Array)) {
+      throw new Error(`fast kernels compute in float32: ${op} got a ${(a as object)?.constructor?.name ?? typeof a} for ${name}`);
+    }
+    if (a.length < n) throw new Error(`fast ${op}: ${name} has ${a.length} elements, needs ${n}`);
+    return a;
+  }
+
+  /** Pointer of argument `a` (n floats) for a call: zero copy when in memory, else scratch (copied in/back per mode). */
+  function ptr(a: Float, n: number, op: string, name: string, mode: Mode): number {
+    const v = f32Of(a, op, name, n);
+    if (v.buffer === buf && v.byteOffset >= RESERVED) return v.byteOffset;
+    let p = -1;
+    for (let i = 0; i < seenArr.length; i++) {
+      if (seenArr[i] === v && seenN[i] >= n) {
+        p = seenPtr[i];
+        break;
+      }
+    }
+    if (p < 0) {
+      p = bump(n * 4);
+      if (mode !== OUT) f32.set(n === v.length ? v : v.subarray(0, n), p >>> 2);
+      seenArr.push(v);
+      seenPtr.push(p);
+      seenN.push(n);
+    }
+    if (mode !== IN) {
+      backArr.push(v);
+      backPtr.push(p);
+      backN.push(n);
+    }
+    return p;
+  }
+
+  function opt(a: Float | undefined, n: number, op: string, name: string, mode: Mode): number {
+    return a ? ptr(a, n, op, name, mode) : 0;
+  }
+
+  /** Copies scratch outputs back into their foreign arrays. */
+  function flush(): void {
+    for (let i = 0; i < backArr.length; i++) {
+      const p = backPtr[i] >>> 2;
+      backArr[i].set(f32.subarray(p, p + backN[i]));
+    }
+  }
+
+  /** Ends a call: forget the scratch bookkeeping and release scratch memory back to `mark`. */
+  function done(mark: number): void {
+    top = mark;
+    seenArr.length = seenPtr.length = seenN.length = 0;
+    backArr.length = backPtr.length = backN.length = 0;
+  }
+
+  function dims(op: string, ...xs: number[]): void {
+    for (const x of xs) {
+      if (!(Number.isInteger(x) && x >= 0 && x < 2 ** 31)) throw new Error(`fast ${op}: sizes must be non-negative integers, got ${xs.join(", ")}`);
+    }
+  }
+
+  function work(floats: number): number {
+    return floats > 0 ? bump(floats * 4) : 0;
+  }
+
+  const k: FastKernels = {
+    name: "fast-f32",
+    dtype: "f32",
+    memory,
+    raw,
+    arenaStart: start,
+    arenaEnd: end,
+
+    alloc(n: number): Float32Array {
+      dims("alloc", n);
+      const p = bump(n * 4);
+      const v = new Float32Array(buf, p, n);
+      v.fill(0);
+      return v;
+    },
+    mark: () => top,
+    release(mark: number): void {
+      if (!(Number.isInteger(mark) && mark >= start && mark <= top)) {
+        throw new Error(`fast kernels: release(${mark}) is not a live mark (arena top ${top}, start ${start}); marks must be released in stack order`);
+      }
+      top = mark;
+    },
+    used: () => top - start,
+    owns,
+
+    mm(C, A, B, m, kk, n, acc = false) {
+      dims("mm", m, kk, n);
+      const t = top;
+      try {
+        const pa = ptr(A, m * kk, "mm", "A", IN);
+        const pb = ptr(B, kk * n, "mm", "B", IN);
+        const pc = ptr(C, m * n, "mm", "C", acc ? INOUT : OUT);
+        const w = work(raw.mmWork(m, kk, n));
+        raw.mm(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    mmNT(C, A, B, m, kk, n, acc = false) {
+      dims("mmNT", m, kk, n);
+      const t = top;
+      try {
+        const pa = ptr(A, m * kk, "mmNT", "A", IN);
+        const pb = ptr(B, n * kk, "mmNT", "B", IN);
+        const pc = ptr(C, m * n, "mmNT", "C", acc ? INOUT : OUT);
+        const w = work(raw.mmNTWork(m, kk, n));
+        raw.mmNT(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    mmTN(C, A, B, m, kk, n, acc = false) {
+      dims("mmTN", m, kk, n);
+      const t = top;
+      try {
+        const pa = ptr(A, kk * m, "mmTN", "A", IN);
+        const pb = ptr(B, kk * n, "mmTN", "B", IN);
+        const pc = ptr(C, m * n, "mmTN", "C", acc ? INOUT : OUT);
+        raw.mmTN(pc, pa, pb, m, kk, n, acc ? 1 : 0);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+
+    gate(out, A, X, M, r, kk, n, gx, gm) {
+      dims("gate", r, kk, n);
+      const t = top;
+      try {
+        const pa = ptr(A, r * kk, "gate", "A", IN);
+        const px = ptr(X, n * kk, "gate", "X", IN);
+        const pm = ptr(M, n * kk, "gate", "M", IN);
+        const po = ptr(out, r * n, "gate", "out", OUT);
+        const pgx = opt(gx, r * n, "gate", "gx", OUT);
+        const pgm = opt(gm, r * n, "gate", "gm", OUT);
+        const w = work(raw.gateWork(r, kk, n, pgx !== 0 ? 1 : 0));
+        raw.gate(po, pa, px, pm, r, kk, n, pgx, pgm, w);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+
+    scan(h, u, lambda, B, T, N, h0) {
+      dims("scan", B, T, N);
+      const t = top;
+      try {
+        const pu = ptr(u, B * T * N, "scan", "u", IN);
+        const pl = ptr(lambda, N, "scan", "lambda", IN);
+        const p0 = opt(h0, B * N, "scan", "h0", IN);
+        const ph = ptr(h, B * T * N, "scan", "h", OUT);
+        raw.scan(ph, pu, pl, B, T, N, p0);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    scanReverse(g, dh, lambda, B, T, N) {
+      dims("scanReverse", B, T, N);
+      const t = top;
+      try {
+        const pd = ptr(dh, B * T * N, "scanReverse", "dh", IN);
+        const pl = ptr(lambda, N, "scanReverse", "lambda", IN);
+        const pg = ptr(g, B * T * N, "scanReverse", "g", OUT);
+        raw.scanReverse(pg, pd, pl, B, T, N);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    scanComplex(hRe, hIm, uRe, uIm, lRe, lIm, B, T, N, h0Re, h0Im) {
+      dims("scanComplex", B, T, N);
+      const t = top;
+      try {
+        const n = B * T * N;
+        const pur = ptr(uRe, n, "scanComplex", "uRe", IN);
+        const pui = ptr(uIm, n, "scanComplex", "uIm", IN);
+        const plr = ptr(lRe, N, "scanComplex", "lRe", IN);
+        const pli = ptr(lIm, N, "scanComplex", "lIm", IN);
+        const p0r = opt(h0Re, B * N, "scanComplex", "h0Re", IN);
+        const p0i = opt(h0Im, B * N, "scanComplex", "h0Im", IN);
+        const phr = ptr(hRe, n, "scanComplex", "hRe", OUT);
+        const phi = ptr(hIm, n, "scanComplex", "hIm", OUT);
+        raw.scanComplex(phr, phi, pur, pui, plr, pli, B, T, N, p0r, p0i);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    scanComplexReverse(gRe, gIm, dhRe, dhIm, lRe, lIm, B, T, N) {
+      dims("scanComplexReverse", B, T, N);
+      const t = top;
+      try {
+        const n = B * T * N;
+        const pdr = ptr(dhRe, n, "scanComplexReverse", "dhRe", IN);
+        const pdi = ptr(dhIm, n, "scanComplexReverse", "dhIm", IN);
+        const plr = ptr(lRe, N, "scanComplexReverse", "lRe", IN);
+        const pli = ptr(lIm, N, "scanComplexReverse", "lIm", IN);
+        const pgr = ptr(gRe, n, "scanComplexReverse", "gRe", OUT);
+        const pgi = ptr(gIm, n, "scanComplexReverse", "gIm", OUT);
+        raw.scanComplexReverse(pgr, pgi, pdr, pdi, plr, pli, B, T, N);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+
+    mul(out, a, b, n) {
+      dims("mul", n);
+      const t = top;
+      try {
+        const pa = ptr(a, n, "mul", "a", IN);
+        const pb = ptr(b, n, "mul", "b", IN);
+        const po = ptr(out, n, "mul", "out", OUT);
+        raw.mul(po, pa, pb, n);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    add(out, a, b, n) {
+      dims("add", n);
+      const t = top;
+      try {
+        const pa = ptr(a, n, "add", "a", IN);
+        const pb = ptr(b, n, "add", "b", IN);
+        const po = ptr(out, n, "add", "out", OUT);
+        raw.add(po, pa, pb, n);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    axpy(y, alpha, x, n) {
+      dims("axpy", n);
+      const t = top;
+      try {
+        const px = ptr(x, n, "axpy", "x", IN);
+        const py = ptr(y, n, "axpy", "y", INOUT);
+        raw.axpy(py, alpha, px, n);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    scale(out, a, alpha, n) {
+      dims("scale", n);
+      const t = top;
+      try {
+        const pa = ptr(a, n, "scale", "a", IN);
+        const po = ptr(out, n, "scale", "out", OUT);
+        raw.scale(po, pa, alpha, n);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    sigmoid(out, a, n) {
+      dims("sigmoid", n);
+      const x = f32Of(a, "sigmoid", "a", n);
+      const y = f32Of(out, "sigmoid", "out", n);
+      for (let i = 0; i < n; i++) y[i] = sigmoidScalar(x[i]);
+    },
+    tanh(out, a, n) {
+      dims("tanh", n);
+      const x = f32Of(a, "tanh", "a", n);
+      const y = f32Of(out, "tanh", "out", n);
+      for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
+    },
+    sumRows(out, A, m, n, acc = false) {
+      dims("sumRows", m, n);
+      const t = top;
+      try {
+        const pa = ptr(A, m * n, "sumRows", "A", IN);
+        const po = ptr(out, n, "sumRows", "out", acc ? INOUT : OUT);
+        raw.sumRows(po, pa, m, n, acc ? 1 : 0);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+    sumCols(out, A, m, n, acc = false) {
+      dims("sumCols", m, n);
+      const t = top;
+      try {
+        const pa = ptr(A, m * n, "sumCols", "A", IN);
+        const po = ptr(out, m, "sumCols", "out", acc ? INOUT : OUT);
+        raw.sumCols(po, pa, m, n, acc ? 1 : 0);
+        flush();
+      } finally {
+        done(t);
+      }
+    },
+  };
+  return k;
+}

@@ -1,0 +1,479 @@
+/**
+ * The fast (AssemblyScript SIMD, float32) kernels against the float64 reference oracle, on seeded random inputs:
+ * every kernel, edge sizes, acc, optional outputs and initial states, documented aliasing, arena vs foreign arrays
+ * and subarray views (bitwise identical), the arena allocator and its errors, and the shared-memory build.
+ * Needs `npm run build:wasm`.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { createFastKernels, createFastKernelsSync } from "../src/kernels/fast.ts";
+import type { FastKernels } from "../src/kernels/fast.ts";
+import {
+  compileKernelsFile,
+  fastKernelsWasmPath,
+  loadFastKernels,
+  loadFastKernelsModuleSync,
+  loadFastKernelsSync,
+} from "../src/kernels/node.ts";
+import { ref32, ref64 } from "../src/kernels/reference.ts";
+import { Rng } from "../src/rng.ts";
+import { relError } from "../src/tensor.ts";
+
+const TOL = 1e-5;
+const K: FastKernels = loadFastKernelsSync({ memoryBytes: 64 * 1024 * 1024 });
+const rng = Rng.fromSeed(20240611);
+
+const randn = (n: number, std = 1): Float32Array => rng.fillNormal(new Float32Array(n), std);
+const randu = (n: number, lo: number, hi: number): Float32Array => rng.fillUniform(new Float32Array(n), lo, hi);
+const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
+
+function close(fast: Float32Array, ref: Float64Array, what: string): void {
+  assert.equal(fast.length, ref.length, `${what}: length`);
+  const e = relError(fast, ref);
+  assert.ok(e <= TOL, `${what}: relative error ${e} > ${TOL}`);
+}
+
+/** A copy of a in the arena (zero-copy for the kernels). */
+function inArena(a: Float32Array): Float32Array {
+  const v = K.alloc(a.length);
+  v.set(a);
+  return v;
+}
+
+type Place = "foreign" | "arena" | "arena-view" | "foreign-view";
+const PLACES: Place[] = ["foreign", "arena", "arena-view", "foreign-view"];
+
+/** A copy of a placed as asked: a plain array, an arena buffer, or a subarray view at an odd offset of either. */
+function place(a: Float32Array, where: Place): Float32Array {
+  let v: Float32Array;
+  if (where === "foreign") v = new Float32Array(a.length);
+  else if (where === "arena") v = K.alloc(a.length);
+  else if (where === "arena-view") v = K.alloc(a.length + 5).subarray(3, 3 + a.length);
+  else v = new Float32Array(a.length + 7).subarray(1, 1 + a.length);
+  v.set(a);
+  return v;
+}
+
+const ROWS = [1, 3, 5, 7, 33, 100, 2048];
+const DIMS = [1, 3, 4, 5, 8, 17, 100];
+
+type MM = "mm" | "mmNT" | "mmTN";
+/** Element counts of A and B for a product op. */
+function mmSizes(op: MM, m: number, k: number, n: number): [number, number] {
+  return [m * k, k * n];
+}
+
+describe("fast kernels: matrix products", () => {
+  for (const op of ["mm", "mmNT", "mmTN"] as MM[]) {
+    it(`${op} matches the float64 reference for rows ${ROWS.join(",")} x dims ${DIMS.join(",")}, acc false/true`, () => {
+      for (const rows of ROWS) {
+        for (const d1 of DIMS) {
+          for (const d2 of DIMS) {
+            // mm, mmNT: rows = m (the long dimension); mmTN: rows = k (the reduction of a weight gradient).
+            const [m, k, n] = op === "mmTN" ? [d1, rows, d2] : [rows, d1, d2];
+            const [na, nb] = mmSizes(op, m, k, n);
+            const A = randn(na);
+            const B = randn(nb);
+            const R = new Float64Array(m * n);
+            ref64[op](R, f64(A), f64(B), m, k, n);
+            const mk = K.mark();
+            const C = K.alloc(m * n);
+            C.fill(Number.NaN); // acc=false must not read C
+            K[op](C, inArena(A), inArena(B), m, k, n);
+            close(C, R, `${op} m=${m} k=${k} n=${n}`);
+            if (rows <= 100 || (d1 === 100 && d2 === 5)) {
+              const C0 = randn(m * n);
+              const R1 = f64(C0);
+              ref64[op](R1, f64(A), f64(B), m, k, n, true);
+              const C1 = C0.slice(); // foreign output, read and written
+              K[op](C1, A, B, m, k, n, true);
+              close(C1, R1, `${op} acc m=${m} k=${k} n=${n}`);
+            }
+            K.release(mk);
+          }
+        }
+      }
+    });
+  }
+
+  it("mm, mmNT, mmTN with k = 0 give 0 (acc false) or leave C unchanged (acc true); m = 0 or n = 0 write nothing", () => {
+    for (const op of ["mm", "mmNT", "mmTN"] as MM[]) {
+      for (const [m, n] of [[3, 5], [4, 8], [1, 1], [7, 17]]) {
+        const C = K.alloc(m * n);
+        C.fill(2.5);
+        K[op](C, K.alloc(0), K.alloc(0), m, 0, n, true);
+        assert.ok(C.every((x) => x === 2.5), `${op} k=0 acc`);
+        K[op](C, K.alloc(0), K.alloc(0), m, 0, n);
+        assert.ok(C.every((x) => x === 0), `${op} k=0`);
+      }
+      const guard = K.alloc(8);
+      guard.fill(7);
+      K[op](guard.subarray(0, 0), randn(12), randn(12), 0, 3, 4);
+      K[op](guard.subarray(0, 0), randn(12), randn(12), 4, 3, 0);
+      assert.ok(guard.every((x) => x === 7), `${op} empty output`);
+    }
+  });
+
+  it("long reductions (k = 2048, 4096) stay within tolerance, and products never touch their inputs", () => {
+    for (const op of ["mm", "mmNT", "mmTN"] as MM[]) {
+      for (const [m, k, n] of [[17, 4096, 9], [100, 2048, 4], [4, 2048, 100]]) {
+        const [na, nb] = mmSizes(op, m, k, n);
+        const A = randn(na);
+        const B = randn(nb);
+        const A0 = A.slice();
+        const B0 = B.slice();
+        const R = new Float64Array(m * n);
+        ref64[op](R, f64(A), f64(B), m, k, n);
+        const C = new Float32Array(m * n);
+        K[op](C, A, B, m, k, n);
+        close(C, R, `${op} m=${m} k=${k} n=${n}`);
+        assert.deepEqual(A, A0);
+        assert.deepEqual(B, B0);
+      }
+    }
+  });
+});
+
+describe("fast kernels: gate", () => {
+  it("gate matches the reference with and without the gx/gm factor outputs", () => {
+    const shapes = [[1, 1, 1], [3, 5, 7], [7, 4, 8], [33, 17, 3], [100, 100, 5], [5, 3, 100], [2048, 100, 100], [2048, 5, 4]];
+    for (const [r, k, n] of shapes) {
+      const A = randn(r * k);
+      const X = randn(n * k);
+      const M = randn(n * k);
+      const out = new Float64Array(r * n);
+      const gx = new Float64Array(r * n);
+      const gm = new Float64Array(r * n);
+      ref64.gate(out, f64(A), f64(X), f64(M), r, k, n, gx, gm);
+      for (const [useGx, useGm] of [[false, false], [true, true], [true, false], [false, true]]) {
+        const mk = K.mark();
+        const fo = K.alloc(r * n);
+        const fgx = useGx ? K.alloc(r * n) : undefined;
+        const fgm = useGm ? new Float32Array(r * n) : undefined; // one factor foreign, one in the arena
+        K.gate(fo, inArena(A), X, inArena(M), r, k, n, fgx, fgm);
+        const what = `gate r=${r} k=${k} n=${n} gx=${useGx} gm=${useGm}`;
+        close(fo, out, what);
+        if (fgx) close(fgx, gx, `${what}: gx`);
+        if (fgm) close(fgm, gm, `${what}: gm`);
+        K.release(mk);
+      }
+    }
+  });
+});
+
+describe("fast kernels: scans", () => {
+  const shapes = [[1, 1, 1], [1, 7, 3], [3, 33, 4], [2, 5, 5], [3, 7, 8], [2, 33, 17], [3, 32, 100]];
+
+  it("scan and scanReverse match the reference, with and without h0, in place (h = u, g = dh) too", () => {
+    for (const [B, T, N] of shapes) {
+      const u = randn(B * T * N);
+      const lambda = randu(N, -1, 1);
+      const h0 = randn(B * N);
+      for (const withH0 of [false, true]) {
+        const R = new Float64Array(B * T * N);
+        ref64.scan(R, f64(u), f64(lambda), B, T, N, withH0 ? f64(h0) : undefined);
+        const what = `scan B=${B} T=${T} N=${N} h0=${withH0}`;
+        const h = new Float32Array(B * T * N);
+        K.scan(h, u, lambda, B, T, N, withH0 ? h0 : undefined);
+        close(h, R, what);
+        for (const where of ["foreign", "arena"] as Place[]) {
+          const io = place(u, where);
+          K.scan(io, io, place(lambda, where), B, T, N, withH0 ? place(h0, where) : undefined);
+          assert.deepEqual(io, h, `${what}: in place (${where})`);
+        }
+      }
+      const G = new Float64Array(B * T * N);
+      ref64.scanReverse(G, f64(u), f64(lambda), B, T, N);
+      const g = K.alloc(B * T * N);
+      K.scanReverse(g, inArena(u), inArena(lambda), B, T, N);
+      close(g, G, `scanReverse B=${B} T=${T} N=${N}`);
+      for (const where of ["foreign", "arena"] as Place[]) {
+        const io = place(u, where);
+        K.scanReverse(io, io, lambda, B, T, N);
+        assert.deepEqual(io, g, `scanReverse in place (${where})`);
+      }
+    }
+  });
+
+  it("scanComplex and scanComplexReverse match the reference, with h0Re and/or h0Im", () => {
+    for (const [B, T, N] of shapes) {
+      const n = B * T * N;
+      const uRe = randn(n);
+      const uIm = randn(n);
+      // |lambda| < 1 as in the LRU.
+      const rad = randu(N, 0.3, 0.99);
+      const ang = randu(N, -Math.PI, Math.PI);
+      const lRe = rad.map((r, i) => r * Math.cos(ang[i]));
+      const lIm = rad.map((r, i) => r * Math.sin(ang[i]));
+      const h0Re = randn(B * N);
+      const h0Im = randn(B * N);
+      for (const [useRe, useIm] of [[false, false], [true, true], [true, false], [false, true]]) {
+        const Rr = new Float64Array(n);
+        const Ri = new Float64Array(n);
+        ref64.scanComplex(Rr, Ri, f64(uRe), f64(uIm), f64(lRe), f64(lIm), B, T, N, useRe ? f64(h0Re) : undefined, useIm ? f64(h0Im) : undefined);
+        const hr = K.alloc(n);
+        const hi = new Float32Array(n);
+        K.scanComplex(hr, hi, uRe, inArena(uIm), lRe, lIm, B, T, N, useRe ? h0Re : undefined, useIm ? inArena(h0Im) : undefined);
+        const what = `scanComplex B=${B} T=${T} N=${N} h0=${useRe},${useIm}`;
+        close(hr, Rr, `${what}: re`);
+        close(hi, Ri, `${what}: im`);
+      }
+      const Gr = new Float64Array(n);
+      const Gi = new Float64Array(n);
+      ref64.scanComplexReverse(Gr, Gi, f64(uRe), f64(uIm), f64(lRe), f64(lIm), B, T, N);
+      const gr = new Float32Array(n);
+      const gi = K.alloc(n);
+      K.scanComplexReverse(gr, gi, inArena(uRe), uIm, inArena(lRe), lIm, B, T, N);
+      close(gr, Gr, `scanComplexReverse B=${B} T=${T} N=${N}: re`);
+      close(gi, Gi, `scanComplexReverse B=${B} T=${T} N=${N}: im`);
+    }
+  });
+});
+
+describe("fast kernels: elementwise and reductions", () => {
+  const SIZES = [0, 1, 3, 4, 5, 17, 100, 1001];
+
+  it("mul, add, scale, sigmoid, tanh equal the float32 reference bit for bit; axpy matches float64", () => {
+    for (const n of SIZES) {
+      const a = randn(n, 3);
+      const b = randn(n, 3);
+      const alpha = Math.fround(rng.normal());
+      for (const op of ["mul", "add"] as const) {
+        const want = new Float32Array(n);
+        ref32[op](want, a, b, n);
+        const out = K.alloc(n);
+        K[op](out, inArena(a), b, n);
+        assert.deepEqual(out, want, `${op} n=${n}`);
+        const x = place(a, "arena");
+        K[op](x, x, b, n); // out aliases a
+        assert.deepEqual(x, want, `${op} n=${n} out=a`);
+        const y = place(b, "foreign");
+        K[op](y, a, y, n); // out aliases b
+        assert.deepEqual(y, want, `${op} n=${n} out=b`);
+      }
+      const want = new Float32Array(n);
+      ref32.scale(want, a, alpha, n);
+      const s = place(a, "foreign");
+      K.scale(s, s, alpha, n);
+      assert.deepEqual(s, want, `scale n=${n}`);
+      for (const op of ["sigmoid", "tanh"] as const) {
+        const w = new Float32Array(n);
+        ref32[op](w, a, n);
+        const o = K.alloc(n);
+        K[op](o, a, n);
+        assert.deepEqual(o, w, `${op} n=${n}`);
+        const io = place(a, "arena");
+        K[op](io, io, n);
+        assert.deepEqual(io, w, `${op} n=${n} in place`);
+      }
+      const Y = f64(b);
+      ref64.axpy(Y, alpha, f64(a), n);
+      for (const where of ["foreign", "arena"] as Place[]) {
+        const y = place(b, where);
+        K.axpy(y, alpha, a, n);
+        close(y, Y, `axpy n=${n} (${where})`);
+      }
+    }
+  });
+
+  it("sumRows and sumCols match the reference, acc false/true", () => {
+    for (const m of [1, 3, 5, 33, 2048]) {
+      for (const n of [1, 3, 4, 5, 16, 17, 100]) {
+        const A = randn(m * n);
+        for (const acc of [false, true]) {
+          const r0 = randn(n);
+          const c0 = randn(m);
+          const R = f64(r0);
+          const Cc = f64(c0);
+          ref64.sumRows(R, f64(A), m, n, acc);
+          ref64.sumCols(Cc, f64(A), m, n, acc);
+          const r = place(r0, acc ? "foreign" : "arena");
+          const c = place(c0, acc ? "arena" : "foreign");
+          K.sumRows(r, inArena(A), m, n, acc);
+          K.sumCols(c, A, m, n, acc);
+          close(r, R, `sumRows m=${m} n=${n} acc=${acc}`);
+          close(c, Cc, `sumCols m=${m} n=${n} acc=${acc}`);
+        }
+      }
+    }
+  });
+});
+
+describe("fast kernels: argument placement", () => {
+  /** Runs op on inputs placed at `where` and returns its outputs as fresh Float32Arrays. */
+  function runPlaced(where: Place, ins: Float32Array[], outs: Float32Array[], op: (a: Float32Array[], o: Float32Array[]) => void): Float32Array[] {
+    const mk = K.mark();
+    const a = ins.map((x) => place(x, where));
+    const o = outs.map((x) => place(x, where));
+    const before = a.map((x) => x.slice());
+    op(a, o);
+    a.forEach((x, i) => assert.deepEqual(x, before[i], `input ${i} modified (${where})`));
+    const res = o.map((x) => x.slice());
+    K.release(mk);
+    return res;
+  }
+
+  it("foreign arrays, arena arrays and subarray views of either give bitwise identical results", () => {
+    const m = 37, k = 19, n = 23, B = 3, T = 9, N = 13;
+    const cases: [string, Float32Array[], Float32Array[], (a: Float32Array[], o: Float32Array[]) => void][] = [
+      ["mm acc", [randn(m * k), randn(k * n)], [randn(m * n)], (a, o) => K.mm(o[0], a[0], a[1], m, k, n, true)],
+      ["mmNT", [randn(m * k), randn(n * k)], [randn(m * n)], (a, o) => K.mmNT(o[0], a[0], a[1], m, k, n)],
+      ["mmNT n=4 acc", [randn(m * k), randn(4 * k)], [randn(m * 4)], (a, o) => K.mmNT(o[0], a[0], a[1], m, k, 4, true)],
+      ["mmTN acc", [randn(k * m), randn(k * n)], [randn(m * n)], (a, o) => K.mmTN(o[0], a[0], a[1], m, k, n, true)],
+      ["gate", [randn(m * k), randn(n * k), randn(n * k)], [randn(m * n), randn(m * n), randn(m * n)],
+        (a, o) => K.gate(o[0], a[0], a[1], a[2], m, k, n, o[1], o[2])],
+      ["gate without factors", [randn(m * k), randn(n * k), randn(n * k)], [randn(m * n)], (a, o) => K.gate(o[0], a[0], a[1], a[2], m, k, n)],
+      ["scan h0", [randn(B * T * N), randu(N, -1, 1), randn(B * N)], [randn(B * T * N)], (a, o) => K.scan(o[0], a[0], a[1], B, T, N, a[2])],
+      ["scanReverse", [randn(B * T * N), randu(N, -1, 1)], [randn(B * T * N)], (a, o) => K.scanReverse(o[0], a[0], a[1], B, T, N)],
+      ["scanComplex", [randn(B * T * N), randn(B * T * N), randu(N, -0.7, 0.7), randu(N, -0.7, 0.7), randn(B * N), randn(B * N)],
+        [randn(B * T * N), randn(B * T * N)], (a, o) => K.scanComplex(o[0], o[1], a[0], a[1], a[2], a[3], B, T, N, a[4], a[5])],
+      ["scanComplexReverse", [randn(B * T * N), randn(B * T * N), randu(N, -0.7, 0.7), randu(N, -0.7, 0.7)],
+        [randn(B * T * N), randn(B * T * N)], (a, o) => K.scanComplexReverse(o[0], o[1], a[0], a[1], a[2], a[3], B, T, N)],
+      ["mul", [randn(101), randn(101)], [randn(101)], (a, o) => K.mul(o[0], a[0], a[1], 101)],
+      ["add", [randn(101), randn(101)], [randn(101)], (a, o) => K.add(o[0], a[0], a[1], 101)],
+      ["axpy", [randn(101)], [randn(101)], (a, o) => K.axpy(o[0], 0.37, a[0], 101)],
+      ["scale", [randn(101)], [randn(101)], (a, o) => K.scale(o[0], a[0], -1.25, 101)],
+      ["sigmoid", [randn(101)], [randn(101)], (a, o) => K.sigmoid(o[0], a[0], 101)],
+      ["tanh", [randn(101)], [randn(101)], (a, o) => K.tanh(o[0], a[0], 101)],
+      ["sumRows acc", [randn(m * n)], [randn(n)], (a, o) => K.sumRows(o[0], a[0], m, n, true)],
+      ["sumCols acc", [randn(m * n)], [randn(m)], (a, o) => K.sumCols(o[0], a[0], m, n, true)],
+    ];
+    for (const [name, ins, outs, op] of cases) {
+      const used = K.used();
+      const base = runPlaced("arena", ins, outs, op);
+      for (const where of PLACES) {
+        assert.deepEqual(runPlaced(where, ins, outs, op), base, `${name}: ${where} differs from arena`);
+      }
+      assert.equal(K.used(), used, `${name}: scratch not released`);
+    }
+  });
+
+  it("a kernel given only part of a longer array reads and writes just its prefix", () => {
+    const A = randn(6 * 4);
+    const B = randn(4 * 5);
+    const big = new Float32Array(6 * 5 + 10).fill(9);
+    K.mm(big, A, B, 6, 4, 5);
+    const R = new Float64Array(30);
+    ref64.mm(R, f64(A), f64(B), 6, 4, 5);
+    close(big.subarray(0, 30), R, "mm prefix");
+    assert.ok(big.subarray(30).every((x) => x === 9), "wrote past m*n");
+  });
+
+  it("refuses Float64Array buffers, too short buffers and bad sizes with clear errors", () => {
+    assert.throws(() => K.mm(new Float64Array(4), new Float32Array(4), new Float32Array(4), 2, 2, 2), /fast kernels compute in float32/);
+    assert.throws(() => K.sigmoid(new Float32Array(4), new Float64Array(4), 4), /fast kernels compute in float32/);
+    assert.throws(() => K.mm(new Float32Array(4), new Float32Array(3), new Float32Array(4), 2, 2, 2), /mm: A has 3 elements, needs 4/);
+    assert.throws(() => K.add(new Float32Array(4), new Float32Array(4), new Float32Array(4), 2.5), /non-negative integers/);
+  });
+});
+
+describe("fast kernels: arena", () => {
+  it("alloc is zero-filled and 64-byte aligned; release(mark) reuses the same memory; marks are stack ordered", () => {
+    const start = K.mark();
+    const a = K.alloc(100);
+    assert.ok(K.owns(a));
+    assert.equal(a.byteOffset % 64, 0);
+    assert.ok(a.byteOffset >= K.arenaStart && a.byteOffset + 400 <= K.arenaEnd);
+    a.fill(3);
+    const inner = K.mark();
+    const b = K.alloc(5);
+    assert.ok(b.byteOffset >= a.byteOffset + 400, "allocations overlap");
+    K.release(inner);
+    K.release(start);
+    assert.equal(K.mark(), start);
+    const c = K.alloc(100);
+    assert.equal(c.byteOffset, a.byteOffset, "released memory not reused");
+    assert.ok(c.every((x) => x === 0), "alloc not zero-filled after reuse");
+    assert.throws(() => K.release(start + 1_000_000), /not a live mark/);
+    K.release(start);
+    assert.ok(!K.owns(new Float32Array(4)));
+    assert.ok(!K.owns(new Float64Array(4)));
+  });
+
+  it("a full arena throws one line naming the requested bytes and memoryBytes, and leaves the arena usable", () => {
+    const small = createFastKernelsSync(loadFastKernelsModuleSync(), { memoryBytes: 256 * 1024 });
+    assert.equal(small.memory.buffer.byteLength, 256 * 1024);
+    const cap = small.arenaEnd - small.arenaStart;
+    small.alloc(1000);
+    const used = small.used();
+    const err = (() => {
+      try {
+        small.alloc(cap / 4);
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    assert.ok(err, "no error");
+    assert.match(err.message, new RegExp(`requested ${cap} bytes`));
+    assert.match(err.message, /memoryBytes/);
+    assert.ok(!err.message.includes("\n"));
+    assert.equal(small.used(), used);
+    // Scratch for foreign arguments also respects the limit and is released on failure.
+    const big = new Float32Array(cap / 8 + 64);
+    assert.throws(() => small.add(big, big, new Float32Array(big.length), big.length), /arena full/);
+    assert.equal(small.used(), used);
+    const x = small.alloc(10);
+    small.add(x, x, new Float32Array(10).fill(1), 10);
+    assert.ok(x.every((v) => v === 1));
+  });
+
+  it("two instances share one memory with disjoint arenas", () => {
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 64 });
+    const half = 32 * 65536;
+    const mod = loadFastKernelsModuleSync();
+    const k1 = createFastKernelsSync(mod, { memory, arena: { start: 65536, end: half } });
+    const k2 = createFastKernelsSync(mod, { memory, arena: { start: half, end: 64 * 65536 - 64 } });
+    const a = k1.alloc(50);
+    const b = k2.alloc(50);
+    assert.ok(a.byteOffset < half && b.byteOffset >= half);
+    assert.ok(k1.owns(b) && k2.owns(a), "same memory: zero copy either way");
+    const A = randn(5 * 10);
+    a.set(A);
+    k2.mmNT(b.subarray(0, 25), a, a, 5, 10, 5);
+    const R = new Float64Array(25);
+    ref64.mmNT(R, f64(A), f64(A), 5, 10, 5);
+    close(b.subarray(0, 25), R, "mmNT across instances");
+    assert.throws(() => createFastKernelsSync(mod, { memory, arena: { start: 0, end: half } }), /arena/);
+  });
+});
+
+describe("fast kernels: loading", () => {
+  it("loads asynchronously from bytes and from the Node loader", async () => {
+    const bytes = readFileSync(fastKernelsWasmPath());
+    const k1 = await createFastKernels(bytes, { memoryBytes: 1 << 20 });
+    const k2 = await loadFastKernels({ memoryBytes: 1 << 20 });
+    for (const k of [k1, k2]) {
+      assert.equal(k.name, "fast-f32");
+      assert.equal(k.dtype, "f32");
+      const out = k.alloc(3);
+      k.add(out, new Float32Array([1, 2, 3]), new Float32Array([4, 5, 6]), 3);
+      assert.deepEqual([...out], [5, 7, 9]);
+    }
+    const mod = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
+    assert.deepEqual(mod.map((i) => `${i.module}.${i.name}:${i.kind}`), ["env.memory:memory"]);
+  });
+
+  it("says how to build when the wasm file is missing", async () => {
+    await assert.rejects(compileKernelsFile("/nonexistent/kernels.wasm"), /^Error: fast kernels not built: run `npm run build:wasm`/);
+  });
+
+  it("shared: true runs on a SharedArrayBuffer memory (kernels-shared.wasm); a mismatched build is refused", () => {
+    const ks = loadFastKernelsSync({ shared: true, memoryBytes: 4 << 20 });
+    assert.ok(ks.memory.buffer instanceof SharedArrayBuffer);
+    const m = 33, k = 17, n = 9;
+    const A = randn(m * k);
+    const B = randn(k * n);
+    const C = ks.alloc(m * n);
+    assert.ok(ks.owns(C));
+    const Aa = ks.alloc(m * k);
+    Aa.set(A);
+    ks.mm(C, Aa, B, m, k, n);
+    const R = new Float64Array(m * n);
+    ref64.mm(R, f64(A), f64(B), m, k, n);
+    close(C, R, "shared mm");
+    assert.throws(() => createFastKernelsSync(loadFastKernelsModuleSync(false), { shared: true, memoryBytes: 1 << 20 }), /kernels-shared\.wasm/);
+    assert.throws(() => createFastKernelsSync(loadFastKernelsModuleSync(true), { memoryBytes: 1 << 20 }), /non-shared/);
+  });
+});
