@@ -7,8 +7,9 @@
 // Partial vectors: loads may read up to 12 bytes past the end of a buffer (lanes that are then discarded or masked);
 // the JS side keeps a 64-byte guard at the end of the memory so such reads stay in bounds. Stores never go past the end.
 
-/** Rows of a mm/mmTN reduction processed per block (keeps the A and B panels of one block in L1). */
+/** Reduction rows per block of mm/mmNT (A[m,k] operand): k <= 128 in the models, so usually one block. */
 const KC_NN: i32 = 128;
+/** Reduction rows per block of mmTN (weight gradients over 2048 rows; 64..512 measured within noise, 2048 slower). */
 const KC_TN: i32 = 128;
 
 /** First byte after the module's static data: the JS arena must start at or above this. */
@@ -116,38 +117,6 @@ function tile4x4(
   if (rows > 3) putRow(C + 3 * ldc, c3, acc, cols);
 }
 
-/**
- * C tile [rows<=8, cols<=4] (+)= sum_p A[p, 0..8]ᵀ·B[p, 0..4] for narrow outputs of mmTN (n <= 4): the eight A values
- * of one reduction row are contiguous (a + p·ps + 4r), so eight rows share one pointer and one B vector. Rows >=
- * `rows` read in-bounds neighbours (or guard bytes) and are not stored.
- */
-function tile8x4TN(C: usize, ldc: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32): void {
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-  let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
-  let b = B;
-  for (let p = 0; p < k; p++) {
-    const bv = v128.load(b);
-    c0 = madd(c0, v128.load32_splat(a), bv);
-    c1 = madd(c1, v128.load32_splat(a, 4), bv);
-    c2 = madd(c2, v128.load32_splat(a, 8), bv);
-    c3 = madd(c3, v128.load32_splat(a, 12), bv);
-    c4 = madd(c4, v128.load32_splat(a, 16), bv);
-    c5 = madd(c5, v128.load32_splat(a, 20), bv);
-    c6 = madd(c6, v128.load32_splat(a, 24), bv);
-    c7 = madd(c7, v128.load32_splat(a, 28), bv);
-    a += ps;
-    b += ldb;
-  }
-  putRow(C, c0, acc, cols);
-  if (rows > 1) putRow(C + ldc, c1, acc, cols);
-  if (rows > 2) putRow(C + 2 * ldc, c2, acc, cols);
-  if (rows > 3) putRow(C + 3 * ldc, c3, acc, cols);
-  if (rows > 4) putRow(C + 4 * ldc, c4, acc, cols);
-  if (rows > 5) putRow(C + 5 * ldc, c5, acc, cols);
-  if (rows > 6) putRow(C + 6 * ldc, c6, acc, cols);
-  if (rows > 7) putRow(C + 7 * ldc, c7, acc, cols);
-}
-
 /** One output row: C[0, 0..16] (+)= sum_p a[p]·B[p, 0..16] (a row of A at a + p·ps). */
 function tile1x16(C: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, acc: bool): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
@@ -199,13 +168,6 @@ function gemm(C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i
     const accb = acc || p0 > 0;
     const Ap = A + <usize>p0 * psA;
     const Bp = B + <usize>p0 * ldc;
-    if (n <= 4 && rsA == 4) {
-      // A[k,m]ᵀ (mmTN) with a narrow output: 8x4 tiles.
-      for (let i = 0; i < m; i += 8) {
-        tile8x4TN(C + <usize>i * ldc, ldc, Ap + (<usize>i << 2), psA, Bp, ldc, kb, accb, min(8, m - i), n);
-      }
-      continue;
-    }
     for (let i = 0; i < m; i += 4) {
       const rows = min(4, m - i);
       const a0 = Ap + <usize>i * rsA;
@@ -291,7 +253,7 @@ function dot2x4(
   if (rows > 1) putRow(C + ldc, hsum4(c10, c11, c12, c13), acc, cols);
 }
 
-/** C[m,n] (+)= A[m,k]·B[n,k]ᵀ as dot products along k (used for small n). */
+/** C[m,n] (+)= A[m,k]·B[n,k]ᵀ as dot products along k (used for narrow outputs, n <= 4). */
 function mmNTdot(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool): void {
   const ldc = (<usize>n) << 2;
   const lda = (<usize>k) << 2;
@@ -347,7 +309,7 @@ export function transpose(dst: usize, src: usize, rows: i32, cols: i32): void {
   }
 }
 
-/** Work floats mm needs for these sizes (Bᵀ [n,k] when n <= 4, for dot products along k). */
+/** Work floats mm needs for these sizes (Bᵀ [n,k] when n <= 4 and m >= 8, for dot products along k). */
 export function mmWork(m: i32, k: i32, n: i32): i32 {
   return n <= 4 && m >= 8 ? k * n : 0;
 }
@@ -362,9 +324,28 @@ export function mm(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bo
   }
 }
 
-/** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n] (rows of the reduction blocked by KC_TN). */
-export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool): void {
-  gemm(C, A, 4, (<usize>m) << 2, B, m, k, n, acc, n <= 4 ? 64 : KC_TN);
+/** Work floats mmTN needs for these sizes (Cᵀ [n,m] when n <= 4 < m). */
+export function mmTNWork(m: i32, k: i32, n: i32): i32 {
+  return n <= 4 && m > 4 ? m * n : 0;
+}
+
+/**
+ * C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n] (rows of the reduction blocked by KC_TN); work holds mmTNWork(m,k,n) floats.
+ * A narrow output (n <= 4 < m) is computed transposed, Cᵀ = Bᵀ·A with full-width tiles, then transposed into C.
+ */
+export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
+  if (n <= 4 && m > 4 && n > 0 && k > 0) {
+    gemm(work, B, 4, (<usize>n) << 2, A, n, k, m, false, KC_TN);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        const c = C + ((<usize>(i * n + j)) << 2);
+        const v = load<f32>(work + ((<usize>(j * m + i)) << 2));
+        store<f32>(c, acc ? load<f32>(c) + v : v);
+      }
+    }
+  } else {
+    gemm(C, A, 4, (<usize>m) << 2, B, m, k, n, acc, KC_TN);
+  }
 }
 
 /** Work floats mmNT needs for these sizes (the transposed B [k,n] when n > 4, else none). */
@@ -572,7 +553,7 @@ export function scale(out: usize, a: usize, alpha: f32, n: i32): void {
   for (; o < tail; o += 4) store<f32>(out + o, alpha * load<f32>(a + o));
 }
 
-/** Column sums out[j] = (acc ? out[j] : 0) + Σ_i A[i,j] for A [m,n] (16 columns per pass, then 4, then scalar). */
+/** Column sums out[j] = (acc ? out[j] : 0) + Σ_i A[i,j] for A [m,n] (16 columns per pass, then 4 at a time). */
 export function sumRows(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
   const ld = (<usize>n) << 2;
   let j = 0;

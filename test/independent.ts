@@ -2,6 +2,8 @@
  * Independent evaluations of eq. 1 and eq. 2 with plain scalar loops, reading only tensor names and shapes (what a
  * second reader of the weight files would write). Tests compare the library's kernels-based forwards against these.
  */
+import { parseConfig } from "../src/config.ts";
+import { getFamily } from "../src/models/registry.ts";
 import type { Params } from "../src/models/types.ts";
 
 type Seq = { shape: number[]; data: ArrayLike<number> };
@@ -65,4 +67,33 @@ export function naiveGatedRnn(p: Params, x: Seq): number[] {
     }
   }
   return out;
+}
+
+/**
+ * A Section 3.3 stack evaluated layer by layer through each layer family's own forward (not the stack family's code):
+ * e = x embedᵀ, e <- layer_l(e), y = e readoutᵀ.
+ */
+export function layerByLayerStack(p: Params, x: Seq): number[] {
+  const c = p.config as { d_in: number; width: number; d_out: number; layers: number; layer: string; layer_config: Record<string, unknown> };
+  const fam = getFamily(c.layer);
+  const [B, T] = x.shape;
+  const widthKeys = "d" in fam.schema ? { d: c.width, d_out: c.width } : { d_in: c.width, d_out: c.width };
+  const cfg = parseConfig(fam.schema, { ...c.layer_config, ...widthKeys });
+  const linear = (A: ArrayLike<number>, W: ArrayLike<number>, rows: number, k: number, n: number) => {
+    const out = new Float64Array(rows * n);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += A[i * k + q] * W[j * k + q];
+      out[i * n + j] = s;
+    }
+    return out;
+  };
+  let e = { shape: [B, T, c.width], data: linear(x.data, p.tensors.embed.data, B * T, c.d_in, c.width) as Float64Array };
+  for (let l = 0; l < c.layers; l++) {
+    const prefix = `layers.${l}.`;
+    const tensors: Params["tensors"] = {};
+    for (const [name, t] of Object.entries(p.tensors)) if (name.startsWith(prefix)) tensors[name.slice(prefix.length)] = t;
+    e = fam.forward({ family: fam.name, config: cfg, tensors }, e) as typeof e;
+  }
+  return [...linear(e.data, p.tensors.readout.data, B * T, c.width, c.d_out)];
 }

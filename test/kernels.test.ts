@@ -97,6 +97,27 @@ describe("fast kernels: matrix products", () => {
     });
   }
 
+  it("every small m, n (1..17) and k in {1, 2, 7, 9}: all tile edges of mm, mmNT, mmTN, acc false/true", () => {
+    for (const op of ["mm", "mmNT", "mmTN"] as MM[]) {
+      for (let m = 1; m <= 17; m++) {
+        for (let n = 1; n <= 17; n++) {
+          for (const k of [1, 2, 7, 9]) {
+            const A = randn(m * k);
+            const B = randn(k * n);
+            const C0 = randn(m * n);
+            for (const acc of [false, true]) {
+              const R = f64(C0);
+              ref64[op](R, f64(A), f64(B), m, k, n, acc);
+              const C = C0.slice();
+              K[op](C, A, B, m, k, n, acc);
+              close(C, R, `${op} m=${m} k=${k} n=${n} acc=${acc}`);
+            }
+          }
+        }
+      }
+    }
+  });
+
   it("mm, mmNT, mmTN with k = 0 give 0 (acc false) or leave C unchanged (acc true); m = 0 or n = 0 write nothing", () => {
     for (const op of ["mm", "mmNT", "mmTN"] as MM[]) {
       for (const [m, n] of [[3, 5], [4, 8], [1, 1], [7, 17]]) {
@@ -389,6 +410,16 @@ describe("fast kernels: arena", () => {
     K.release(start);
     assert.ok(!K.owns(new Float32Array(4)));
     assert.ok(!K.owns(new Float64Array(4)));
+    // Views into the memory outside [64 KiB, end - 64) are copied rather than passed (module data, end guard).
+    const bytes = K.memory.buffer.byteLength;
+    const low = new Float32Array(K.memory.buffer, 1024, 4);
+    const high = new Float32Array(K.memory.buffer, bytes - 16, 4);
+    assert.ok(!K.owns(low) && !K.owns(high));
+    const saved = high.slice();
+    high.set([1, 2, 3, 4]);
+    K.scale(high, high, 2, 4);
+    assert.deepEqual([...high], [2, 4, 6, 8]);
+    high.set(saved);
   });
 
   it("a full arena throws one line naming the requested bytes and memoryBytes, and leaves the arena usable", () => {

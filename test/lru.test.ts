@@ -9,6 +9,7 @@ import type { ModelFamily, Params } from "../src/models/types.ts";
 import { Rng } from "../src/rng.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { cloneTensor, fromArray, maxAbsDiff, relError, zeros } from "../src/tensor.ts";
+import { checkGradients } from "./gradcheck.ts";
 
 type C = [number, number];
 const cadd = (a: C, b: C): C => [a[0] + b[0], a[1] + b[1]];
@@ -301,4 +302,84 @@ test("bad shapes and configs give one-line errors", () => {
   assert.throws(() => parseConfig(lruSchema, { d_in: 3, d_out: 2, r_max: 1.5 }), oneLine(/r_max/));
   const def = cfg({});
   assert.deepEqual([def.r_min, def.r_max, def.max_phase, def.width], [0, 1, 2 * Math.PI, 0]);
+});
+
+/** Small complex-lambda instance of a variant: d_in = 3, N = 4, H = 5 (gated) or 3, d_out = 2; x [2, 5, 3]. */
+function gradInstance(fam: ModelFamily<LruConfig>, gated: boolean, seed: number): { p: Params<LruConfig>; x: Tensor; rng: Rng } {
+  const rng = Rng.fromSeed(seed);
+  const p = fam.init(rng, cfg({ d_in: 3, hidden: 4, width: gated ? 5 : 0, d_out: 2, r_min: 0.5, r_max: 0.95, max_phase: 3 }));
+  const lam = lruLambda(p.tensors.nu_log.data, p.tensors.theta_log.data);
+  assert.ok(Array.from(lam.im).every((v) => Math.abs(v) > 1e-3), "lambda must be genuinely complex");
+  return { p, x: randomX(rng, [2, 5, 3]), rng };
+}
+
+test("forwardCached returns forward's y; backward gives every tensor's gradient and dx (all three variants)", () => {
+  for (const [fam, gated] of families) {
+    const { p, x } = gradInstance(fam, gated, 31);
+    const { y, cache } = fam.forwardCached!(p, x, ref64);
+    assert.deepEqual(Array.from(y), Array.from(fam.forward(p, x).data));
+    assert.deepEqual([cache.B, cache.T], [2, 5]);
+    const { grads, dx } = fam.backward!(p, cache, new Float64Array(y.length).fill(1), ref64);
+    assert.deepEqual(Object.keys(grads).sort(), Object.keys(fam.shapes(p.config)).sort());
+    for (const [n, t] of Object.entries(p.tensors)) assert.equal(grads[n].length, t.data.length, n);
+    assert.equal(dx.length, x.data.length);
+  }
+});
+
+test("gradients match central finite differences at float64, tol 1e-6 (all three variants, complex lambda)", () => {
+  for (const [fam, gated] of families) {
+    const { p, x, rng } = gradInstance(fam, gated, 32);
+    checkGradients(fam, p, x, rng, 1e-6, 1000); // samples ≥ every tensor's size: all entries checked
+  }
+});
+
+test("real lambda (theta_log = -Infinity): finite gradients, exactly 0 for theta_log, nu_log = ±Infinity finite", () => {
+  for (const [fam, gated] of families) {
+    const { p, x, rng } = gradInstance(fam, gated, 33);
+    p.tensors.theta_log.data.fill(-Infinity);
+    checkGradients(fam, p, x, rng, 1e-6, 1000); // every finite entry, including nu_log of the real lambdas
+    p.tensors.nu_log.data[0] = -Infinity; // lambda = 1
+    p.tensors.nu_log.data[1] = Infinity; // lambda = 0
+    const { y, cache } = fam.forwardCached!(p, x, ref64);
+    const w = new Float64Array(y.length);
+    rng.fillNormal(w);
+    const { grads, dx } = fam.backward!(p, cache, w, ref64);
+    for (const [n, g] of Object.entries(grads)) assert.ok(Array.from(g).every(Number.isFinite), `${fam.name} d${n} not finite`);
+    assert.ok(Array.from(dx).every(Number.isFinite));
+    assert.ok(Array.from(grads.theta_log).every((v) => Object.is(v, 0)), `${fam.name}: dtheta_log ${grads.theta_log}`);
+    assert.ok(Object.is(grads.nu_log[1], 0));
+    checkGradients(fam, p, x, rng, 1e-6, 1000); // ±Infinity entries are skipped, the rest still match
+  }
+});
+
+test("float32 reference gradients agree with float64 within 1e-4 relative, normwise per tensor (all three variants)", () => {
+  const normRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let d = 0;
+    let s = 0;
+    for (let i = 0; i < b.length; i++) {
+      d += (a[i] - b[i]) ** 2;
+      s += b[i] ** 2;
+    }
+    return s === 0 ? Math.sqrt(d) : Math.sqrt(d / s);
+  };
+  for (const [fam, gated] of families) {
+    const { p: p64, x, rng } = gradInstance(fam, gated, 34);
+    const p32: Params<LruConfig> = {
+      ...p64,
+      tensors: Object.fromEntries(Object.entries(p64.tensors).map(([n, t]) => [n, cloneTensor(t, "f32")])),
+    };
+    const w = new Float64Array(2 * 5 * 2);
+    rng.fillNormal(w);
+    const f64 = fam.forwardCached!(p64, x, ref64);
+    const g64 = fam.backward!(p64, f64.cache, w, ref64);
+    const f32 = fam.forwardCached!(p32, cloneTensor(x, "f32"), ref32);
+    const g32 = fam.backward!(p32, f32.cache, Float32Array.from(w), ref32);
+    assert.ok(g32.dx instanceof Float32Array);
+    for (const [n, g] of Object.entries(g64.grads)) {
+      assert.ok(g32.grads[n] instanceof Float32Array, n);
+      const e = normRel(g32.grads[n], g);
+      assert.ok(e <= 1e-4, `${fam.name} d${n}: float32 vs float64 ${e.toExponential(3)}`);
+    }
+    assert.ok(normRel(g32.dx, g64.dx) <= 1e-4, `${fam.name} dx`);
+  }
 });

@@ -5,14 +5,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ref32, ref64 } from "../src/kernels/reference.ts";
+import type { Kernels } from "../src/kernels/types.ts";
 import { gru } from "../src/models/gru.ts";
 import type { GruConfig } from "../src/models/gru.ts";
 import { lstm } from "../src/models/lstm.ts";
 import type { LstmConfig } from "../src/models/lstm.ts";
-import type { Params } from "../src/models/types.ts";
+import type { ModelFamily, Params } from "../src/models/types.ts";
 import { Rng } from "../src/rng.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { cloneTensor, fromArray, maxAbsDiff, relError } from "../src/tensor.ts";
+import type { Float } from "../src/tensor.ts";
+import { checkGradients } from "./gradcheck.ts";
 
 const sig = (z: number): number => 1 / (1 + Math.exp(-z));
 
@@ -490,3 +493,120 @@ describe("gru (App. A.3, eqs. 16-19)", () => {
     });
   });
 });
+
+// ---- backward (backpropagation through time) ----
+
+/** Every entry of every sampled tensor (the instances are small). */
+const ALL = 1 << 20;
+const small = { d_in: 3, hidden: 4, d_out: 2 };
+
+/** The same params with every tensor converted to `dtype`. */
+function withDtype<C>(p: Params<C>, dtype: "f32" | "f64"): Params<C> {
+  return { ...p, tensors: Object.fromEntries(Object.entries(p.tensors).map(([n, t]) => [n, cloneTensor(t, dtype)])) };
+}
+
+/** ||a - b|| / ||b|| (Euclidean, the whole tensor). */
+function normRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d2 = 0;
+  let n2 = 0;
+  for (let i = 0; i < b.length; i++) {
+    d2 += (a[i] - b[i]) ** 2;
+    n2 += b[i] ** 2;
+  }
+  return n2 === 0 ? Math.sqrt(d2) : Math.sqrt(d2 / n2);
+}
+
+/** forwardCached + backward on backend k with dL/dy = w; the buffers are copied out before the release. */
+function gradsOf(fam: ModelFamily, p: Params, x: Tensor, w: Float, k: Kernels): { y: number[]; grads: Record<string, number[]>; dx: number[] } {
+  const mark = k.mark();
+  try {
+    const { y, cache } = fam.forwardCached!(p, x, k);
+    const dy = k.alloc(w.length);
+    dy.set(w);
+    const g = fam.backward!(p, cache, dy, k);
+    const grads = Object.fromEntries(Object.entries(g.grads).map(([n, a]) => [n, Array.from(a)]));
+    return { y: Array.from(y), grads, dx: Array.from(g.dx) };
+  } finally {
+    k.release(mark);
+  }
+}
+
+for (const fam of [lstm, gru] as ModelFamily[]) {
+  describe(`${fam.name} backward (BPTT, llm.c style)`, () => {
+    it("forwardCached gives the forward's y exactly (one shared core), batch-major", () => {
+      const rng = Rng.fromSeed(40);
+      const p = fam.init(rng.split(), { d_in: 3, hidden: 5, d_out: 2 });
+      randomiseBiases(p, rng.split());
+      const x = randomX(rng.split(), 3, 6, 3);
+      const { y } = fam.forwardCached!(p, x, ref64);
+      assert.equal(y.length, 3 * 6 * 2);
+      assert.deepEqual(Array.from(y), Array.from(fam.forward(p, x).data));
+    });
+
+    it("finite differences, float64, as initialised (B = 2, T = 5, d_in = 3, N = 4, d_out = 2)", (t) => {
+      const rng = Rng.fromSeed(41);
+      const p = fam.init(rng.split(), small);
+      const x = randomX(rng.split(), 2, 5, 3);
+      const worst = checkGradients(fam, p, x, rng, 1e-6, ALL);
+      t.diagnostic(`worst relative error ${worst.toExponential(2)}`);
+    });
+
+    it("finite differences, float64, non-zero biases and a stronger recurrence V", (t) => {
+      const rng = Rng.fromSeed(42);
+      const p = fam.init(rng.split(), small);
+      randomiseBiases(p, rng.split(), 0.8);
+      for (const [name, tensor] of Object.entries(p.tensors)) {
+        if (name.startsWith("V_")) for (let i = 0; i < tensor.data.length; i++) tensor.data[i] *= 2;
+      }
+      const x = randomX(rng.split(), 2, 5, 3);
+      const worst = checkGradients(fam, p, x, rng, 1e-6, ALL);
+      t.diagnostic(`worst relative error ${worst.toExponential(2)}`);
+    });
+
+    it("float32 reference gradients agree with float64 within 1e-4 (normwise per tensor)", (t) => {
+      const rng = Rng.fromSeed(43);
+      const p32 = withDtype(fam.init(rng.split(), { d_in: 4, hidden: 16, d_out: 3 }), "f32");
+      randomiseBiases(p32, rng.split());
+      assert.ok(Object.values(p32.tensors).every((t) => t.data instanceof Float32Array));
+      const p64 = withDtype(p32, "f64"); // the same values in float64
+      const x = randomX(rng.split(), 2, 12, 4);
+      const w = new Float64Array(2 * 12 * 3);
+      rng.fillNormal(w);
+      const g32 = gradsOf(fam, p32, x, w, ref32);
+      const g64 = gradsOf(fam, p64, x, w, ref64);
+      let worst = normRel(g32.y, g64.y);
+      assert.ok(worst <= 1e-5, `y: ${worst}`);
+      for (const name of Object.keys(p64.tensors)) {
+        const e = normRel(g32.grads[name], g64.grads[name]);
+        worst = Math.max(worst, e);
+        assert.ok(e <= 1e-4, `d/d${name}: float32 vs float64 relative error ${e.toExponential(3)}`);
+      }
+      const e = normRel(g32.dx, g64.dx);
+      assert.ok(e <= 1e-4, `d/dx: float32 vs float64 relative error ${e.toExponential(3)}`);
+      t.diagnostic(`worst float32 vs float64 relative error ${Math.max(worst, e).toExponential(2)}`);
+    });
+
+    it("±inf biases: gradients finite everywhere, exactly 0 for the infinite entries, finite differences pass", (t) => {
+      const rng = Rng.fromSeed(44);
+      const p = fam.init(rng.split(), small);
+      randomiseBiases(p, rng.split());
+      const inf: [string, number, number][] =
+        fam.name === "lstm"
+          ? [["b_f", 0, Infinity], ["b_f", 1, Infinity], ["b_f", 2, Infinity], ["b_f", 3, Infinity], ["b_o", 0, -Infinity], ["b_g", 1, -Infinity], ["b_c", 2, Infinity], ["b_g", 3, Infinity]]
+          : [["b_z", 0, Infinity], ["b_z", 1, -Infinity], ["b_r", 2, -Infinity], ["b_h", 3, Infinity], ["b_r", 0, Infinity], ["b_h", 1, -Infinity]];
+      for (const [name, i, val] of inf) p.tensors[name].data[i] = val;
+      const x = randomX(rng.split(), 2, 5, 3);
+      const w = new Float64Array(2 * 5 * 2);
+      rng.fillNormal(w);
+      for (const [k, dt] of [[ref64, "f64"], [ref32, "f32"]] as const) {
+        const g = gradsOf(fam, withDtype(p, dt), x, w, k);
+        assert.ok(g.y.every(Number.isFinite), `${k.name}: y finite`);
+        for (const [name, a] of Object.entries(g.grads)) assert.ok(a.every(Number.isFinite), `${k.name}: d/d${name} finite`);
+        assert.ok(g.dx.every(Number.isFinite), `${k.name}: d/dx finite`);
+        for (const [name, i] of inf) assert.equal(g.grads[name][i], 0, `${k.name}: d/d${name}[${i}] (infinite bias) must be 0`);
+      }
+      const worst = checkGradients(fam, p, x, rng, 1e-6, ALL); // the finite entries still match (infinite ones skipped)
+      t.diagnostic(`worst relative error ${worst.toExponential(2)}`);
+    });
+  });
+}

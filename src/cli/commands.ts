@@ -5,6 +5,7 @@
  */
 import type { OptionSpec, ParsedOptions } from "./args.ts";
 import { constructCommand } from "./construct.ts";
+import { trainCommand } from "./train.ts";
 
 /** What a running command gets besides its options. */
 export interface CommandContext {
@@ -46,7 +47,7 @@ export const planned: readonly (readonly [name: string, summary: string])[] = [
 ];
 
 /** Implemented commands: add one entry per command here (it replaces the planned placeholder of the same name). */
-const built: Command<any>[] = [constructCommand];
+const built: Command<any>[] = [constructCommand, trainCommand];
 
 /** Builds the table: planned order first (built command or placeholder), then built commands not in the plan. */
 export function makeTable(implemented: readonly Command<any>[], plan = planned): Command<any>[] {

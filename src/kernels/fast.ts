@@ -38,8 +38,10 @@ export interface RawKernels {
   mm(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
   /** Floats of scratch mm needs. */
   mmWork(m: number, k: number, n: number): number;
-  /** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n]. */
-  mmTN(C: number, A: number, B: number, m: number, k: number, n: number, acc: number): void;
+  /** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n], work = mmTNWork(m,k,n) floats of scratch. */
+  mmTN(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
+  /** Floats of scratch mmTN needs. */
+  mmTNWork(m: number, k: number, n: number): number;
   /** C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ, work = mmNTWork(m,k,n) floats of scratch. */
   mmNT(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
   /** Floats of scratch mmNT needs. */
@@ -208,8 +210,16 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
     return p;
   }
 
+  const ownEnd = memBytes - GUARD;
+  /** Zero-copy condition: a float32 view into this memory, above the module's data and below the end guard. */
   function owns(a: Float): boolean {
-    return a instanceof Float32Array && a.buffer === buf && a.byteOffset >= RESERVED;
+    return a instanceof Float32Array && ownedPtr(a) >= 0;
+  }
+  /** byteOffset of a float32 view when it qualifies for zero copy, else -1 (reads .buffer and .byteOffset once: they are slow getters). */
+  function ownedPtr(a: Float32Array): number {
+    if (a.buffer !== buf) return -1;
+    const p = a.byteOffset;
+    return p >= RESERVED && p + 4 * a.length <= ownEnd ? p : -1;
   }
 
   function f32Of(a: Float, op: string, name: string, n: number): Float32Array {
@@ -223,8 +233,8 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
   /** Pointer of argument `a` (n floats) for a call: zero copy when in memory, else scratch (copied in/back per mode). */
   function ptr(a: Float, n: number, op: string, name: string, mode: Mode): number {
     const v = f32Of(a, op, name, n);
-    if (v.buffer === buf && v.byteOffset >= RESERVED) return v.byteOffset;
-    let p = -1;
+    let p = ownedPtr(v);
+    if (p >= 0) return p;
     for (let i = 0; i < seenArr.length; i++) {
       if (seenArr[i] === v && seenN[i] >= n) {
         p = seenPtr[i];
@@ -261,13 +271,14 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
   /** Ends a call: forget the scratch bookkeeping and release scratch memory back to `mark`. */
   function done(mark: number): void {
     top = mark;
-    seenArr.length = seenPtr.length = seenN.length = 0;
-    backArr.length = backPtr.length = backN.length = 0;
+    if (seenArr.length > 0) seenArr.length = seenPtr.length = seenN.length = 0;
+    if (backArr.length > 0) backArr.length = backPtr.length = backN.length = 0;
   }
 
-  function dims(op: string, ...xs: number[]): void {
-    for (const x of xs) {
-      if (!(Number.isInteger(x) && x >= 0 && x < 2 ** 31)) throw new Error(`fast ${op}: sizes must be non-negative integers, got ${xs.join(", ")}`);
+  /** Throws unless every size is an integer in [0, 2^31). */
+  function dims(op: string, a: number, b = 0, c = 0): void {
+    if ((a | 0) !== a || a < 0 || (b | 0) !== b || b < 0 || (c | 0) !== c || c < 0) {
+      throw new Error(`fast ${op}: sizes must be non-negative integers, got ${[a, b, c].join(", ")}`);
     }
   }
 
@@ -335,7 +346,8 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
         const pa = ptr(A, kk * m, "mmTN", "A", IN);
         const pb = ptr(B, kk * n, "mmTN", "B", IN);
         const pc = ptr(C, m * n, "mmTN", "C", acc ? INOUT : OUT);
-        raw.mmTN(pc, pa, pb, m, kk, n, acc ? 1 : 0);
+        const w = work(raw.mmTNWork(m, kk, n));
+        raw.mmTN(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
         flush();
       } finally {
         done(t);

@@ -17,7 +17,7 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Float } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import { constInit, defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
-import type { ModelFamily, Params } from "./types.ts";
+import type { Cache, Gradients, ModelFamily, Params } from "./types.ts";
 
 /** Config of one GRU layer (eqs. 16-19) with a linear readout: x_t [d_in] -> h_t [hidden] -> y_t [d_out]. */
 export interface GruConfig {
@@ -89,51 +89,174 @@ function inputProjections(k: Kernels, v: Views, x: Float, rows: number): Record<
   return P;
 }
 
-/** Scratch buffers [B, N] of one cell step; `ones` is all ones (for 1 - z). */
-interface Scratch {
-  a: Record<Gate, Float>;
-  rh: Float;
-  tmp: Float;
-  ones: Float;
-}
-
-function scratch(k: Kernels, B: number, N: number, a?: Record<Gate, Float>): Scratch {
-  if (!a) {
-    a = {} as Record<Gate, Float>;
-    for (const q of GATES) a[q] = k.alloc(B * N);
-  }
-  const ones = k.alloc(B * N);
-  ones.fill(1);
-  return { a, rh: k.alloc(B * N), tmp: k.alloc(B * N), ones };
-}
-
 /**
- * One step of eqs. 16-19 for B rows, in place: s.a[q] holds U_q x_t + b_q on entry; h [B, N] holds h_{t-1} on
- * entry and h_t on exit. (1 - z) ⊙ h + z ⊙ h̃ is evaluated literally, so z = 1 gives h̃ and z = 0 gives h exactly.
+ * One step of eqs. 16-19 for B rows: a[q] [B, N] holds U_q x_t + b_q on entry and r_t, z_t, h̃_t on exit; reads
+ * h_{t-1} [B, N], writes rh = r_t ⊙ h_{t-1} and h_t [B, N] (hOut may alias hPrev; tmp, ones [B, N] are scratch and
+ * all ones). (1 - z) ⊙ h + z ⊙ h̃ is evaluated literally, so z = 1 gives h̃ and z = 0 gives h exactly.
  */
-function cell(k: Kernels, v: Views, s: Scratch, h: Float, B: number): void {
+function cell(k: Kernels, v: Views, a: Record<Gate, Float>, hPrev: Float, hOut: Float, rh: Float, tmp: Float, ones: Float, B: number): void {
   const n = B * v.N;
-  const { a, rh, tmp, ones } = s;
-  k.mmNT(a.r, h, v.V.r, B, v.N, v.N, true);
+  k.mmNT(a.r, hPrev, v.V.r, B, v.N, v.N, true);
   k.sigmoid(a.r, a.r, n); // r_t                     (16)
-  k.mmNT(a.z, h, v.V.z, B, v.N, v.N, true);
+  k.mmNT(a.z, hPrev, v.V.z, B, v.N, v.N, true);
   k.sigmoid(a.z, a.z, n); // z_t                     (18)
-  k.mul(rh, a.r, h, n); // r_t ⊙ h_{t-1}
+  k.mul(rh, a.r, hPrev, n); // r_t ⊙ h_{t-1}
   k.mmNT(a.h, rh, v.V.h, B, v.N, v.N, true);
   k.tanh(a.h, a.h, n); // h̃_t                       (17)
   k.scale(tmp, a.z, -1, n);
   k.add(tmp, tmp, ones, n); // 1 - z_t (exact: -z + 1)
-  k.mul(h, tmp, h, n); // (1 - z_t) ⊙ h_{t-1}
+  k.mul(hOut, tmp, hPrev, n); // (1 - z_t) ⊙ h_{t-1}
   k.mul(tmp, a.z, a.h, n); // z_t ⊙ h̃_t
-  k.add(h, h, tmp, n); // h_t                        (19)
+  k.add(hOut, hOut, tmp, n); // h_t                  (19)
 }
 
-/** Copies rows (b, t) of a batch-major [B, T, N] buffer into / out of a [B, N] buffer (plain glue, no arithmetic). */
-function gather(dst: Float, src: Float, t: number, B: number, T: number, N: number): void {
-  for (let b = 0; b < B; b++) dst.set(src.subarray((b * T + t) * N, (b * T + t + 1) * N), b * N);
+/** A buffer of n ones in k's memory. */
+function onesOf(k: Kernels, n: number): Float {
+  const o = k.alloc(n);
+  o.fill(1);
+  return o;
 }
-function scatter(dst: Float, src: Float, t: number, B: number, T: number, N: number): void {
-  for (let b = 0; b < B; b++) dst.set(src.subarray(b * N, (b + 1) * N), (b * T + t) * N);
+
+/** Batch-major [B, T, n] -> time-major [T, B, n] (row (b, t) to row t·B + b; plain copy, converts dtype). */
+function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * n, (b * T + t + 1) * n), (t * B + b) * n);
+  }
+}
+/** Time-major [T, B, n] -> batch-major [B, T, n] (the inverse copy of toTimeMajor). */
+function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) dst.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
+  }
+}
+
+/** out = s ⊙ (1 - s) = σ'(a) for s = σ(a), n entries (0 exactly where s is 0 or 1, i.e. a = ±inf). */
+function sigmoidPrime(k: Kernels, out: Float, s: Float, ones: Float, n: number): void {
+  k.scale(out, s, -1, n);
+  k.add(out, out, ones, n);
+  k.mul(out, out, s, n);
+}
+
+/**
+ * Activations of one training forward, time-major: row t·B + b is sequence b at step t+1. act[q] [T·B, N] are r, z,
+ * h̃; RH [T·B, N] = r_t ⊙ h_{t-1}; Hs [(T+1)·B, N] holds h_0 = 0 in block 0 and h_t in block t.
+ */
+interface GruCache {
+  B: number;
+  T: number;
+  xT: Float;
+  act: Record<Gate, Float>;
+  RH: Float;
+  Hs: Float;
+}
+
+/**
+ * Forward of eqs. 16-19 over B sequences of length T keeping the activations (the one core of forward and
+ * forwardCached): P_q = x U_qᵀ + b_q for all T·B rows at once, then per step the cell; y = H readoutᵀ [B·T, d_out]
+ * (batch-major, like x).
+ */
+function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number): { y: Float; cache: GruCache } {
+  const { N, dIn, dOut } = v;
+  const R = B * T;
+  const S = B * N; // one time step's block
+  const xT = k.alloc(R * dIn);
+  toTimeMajor(xT, x, B, T, dIn);
+  const act = inputProjections(k, v, xT, R); // pre-activations, turned into activations step by step
+  const RH = k.alloc(R * N);
+  const Hs = k.alloc(R * N + S);
+  const tmp = k.alloc(S);
+  const ones = onesOf(k, S);
+  const blk = (buf: Float, t: number): Float => buf.subarray(t * S, (t + 1) * S);
+  const a = {} as Record<Gate, Float>;
+  for (let t = 0; t < T; t++) {
+    for (const q of GATES) a[q] = blk(act[q], t);
+    cell(k, v, a, blk(Hs, t), blk(Hs, t + 1), blk(RH, t), tmp, ones, B);
+  }
+  const yT = k.alloc(R * dOut);
+  k.mmNT(yT, Hs.subarray(S), v.readout, R, N, dOut); // y_t = readout h_t
+  const y = k.alloc(R * dOut);
+  toBatchMajor(y, yT, B, T, dOut);
+  return { y, cache: { B, T, xT, act, RH, Hs } };
+}
+
+/**
+ * Backpropagation through time of eqs. 16-19 (reverse order of forwardCore). With dH = dy readout and, per step
+ * from t = T down to 1, dh_t = dH_t + dhRec:
+ *   dA_h = dh_t ⊙ z_t ⊙ (1 - h̃_t²), dA_z = dh_t ⊙ (h̃_t - h_{t-1}) ⊙ σ'_z, drh = dA_h V_h, dA_r = drh ⊙ h_{t-1} ⊙ σ'_r,
+ *   dhRec = dh_t ⊙ (1 - z_t) + drh ⊙ r_t + dA_r V_r + dA_z V_z;
+ * then over all rows: dU_q = dA_qᵀ x, dV_r = dA_rᵀ h_{t-1}, dV_z = dA_zᵀ h_{t-1}, dV_h = dA_hᵀ (r ⊙ h_{t-1}),
+ * db_q = Σ_rows dA_q, dreadout = dyᵀ H, dx = Σ_q dA_q U_q. σ' = s(1 - s) and 1 - h̃² are exactly 0 where a bias is
+ * ±inf, so those gradients are 0 and nothing becomes NaN.
+ */
+function backwardCore(k: Kernels, v: Views, c: GruCache, dy: Float): Gradients {
+  const { B, T, xT, act, RH, Hs } = c;
+  const { N, dIn, dOut } = v;
+  const R = B * T;
+  const S = B * N;
+  const n = R * N;
+  const H = Hs.subarray(S); // h_t, t = 1..T
+  const Hprev = Hs.subarray(0, n); // h_{t-1}
+  const dyT = k.alloc(R * dOut);
+  toTimeMajor(dyT, dy, B, T, dOut);
+  const dReadout = k.alloc(dOut * N);
+  k.mmTN(dReadout, dyT, H, dOut, R, N); // dreadout = dyᵀ H
+  const dH = k.alloc(n);
+  k.mm(dH, dyT, v.readout, R, dOut, N); // dL/dh_t through y_t only
+  // Local derivative factors for all rows at once (they do not depend on the recurrence).
+  const ones = onesOf(k, n);
+  const Kh = k.alloc(n); // z_t ⊙ (1 - h̃_t²)
+  k.mul(Kh, act.h, act.h, n);
+  k.scale(Kh, Kh, -1, n);
+  k.add(Kh, Kh, ones, n);
+  k.mul(Kh, Kh, act.z, n);
+  const sp = k.alloc(n);
+  const Kz = k.alloc(n); // (h̃_t - h_{t-1}) ⊙ σ'(z)
+  k.scale(Kz, Hprev, -1, n);
+  k.add(Kz, Kz, act.h, n);
+  sigmoidPrime(k, sp, act.z, ones, n);
+  k.mul(Kz, Kz, sp, n);
+  const Kr = k.alloc(n); // h_{t-1} ⊙ σ'(r)
+  sigmoidPrime(k, Kr, act.r, ones, n);
+  k.mul(Kr, Kr, Hprev, n);
+  const omz = k.alloc(n); // 1 - z_t
+  k.scale(omz, act.z, -1, n);
+  k.add(omz, omz, ones, n);
+  // The recurrence, one step at a time from the last.
+  const dA = {} as Record<Gate, Float>;
+  for (const q of GATES) dA[q] = k.alloc(n);
+  const dhRec = k.alloc(S);
+  const drh = k.alloc(S);
+  const tmp = k.alloc(S);
+  const blk = (buf: Float, t: number): Float => buf.subarray(t * S, (t + 1) * S);
+  for (let t = T - 1; t >= 0; t--) {
+    const dh = blk(dH, t);
+    k.add(dh, dh, dhRec, S); // dh_t = dH_t + dL/dh_t through step t+1
+    k.mul(blk(dA.h, t), dh, blk(Kh, t), S);
+    k.mul(blk(dA.z, t), dh, blk(Kz, t), S);
+    k.mm(drh, blk(dA.h, t), v.V.h, B, N, N); // dL/d(r_t ⊙ h_{t-1})
+    k.mul(blk(dA.r, t), drh, blk(Kr, t), S);
+    if (t === 0) break; // h_0 = 0 is a constant
+    k.mul(dhRec, dh, blk(omz, t), S); // through (1 - z_t) ⊙ h_{t-1}
+    k.mul(tmp, drh, blk(act.r, t), S); // through r_t ⊙ h_{t-1}
+    k.add(dhRec, dhRec, tmp, S);
+    k.mm(dhRec, blk(dA.r, t), v.V.r, B, N, N, true); // through the reset gate
+    k.mm(dhRec, blk(dA.z, t), v.V.z, B, N, N, true); // through the update gate
+  }
+  // Weight and input gradients over all T·B rows.
+  const grads: Record<string, Float> = { readout: dReadout };
+  const dxT = k.alloc(R * dIn);
+  GATES.forEach((q, i) => {
+    grads[`U_${q}`] = k.alloc(N * dIn);
+    k.mmTN(grads[`U_${q}`], dA[q], xT, N, R, dIn);
+    grads[`V_${q}`] = k.alloc(N * N);
+    k.mmTN(grads[`V_${q}`], dA[q], q === "h" ? RH : Hprev, N, R, N);
+    grads[`b_${q}`] = k.alloc(N);
+    k.sumRows(grads[`b_${q}`], dA[q], R, N);
+    k.mm(dxT, dA[q], v.U[q], R, N, dIn, i > 0);
+  });
+  const dx = k.alloc(R * dIn);
+  toBatchMajor(dx, dxT, B, T, dIn);
+  return { grads, dx };
 }
 
 /**
@@ -157,29 +280,21 @@ export const gru: ModelFamily<GruConfig> = {
     return { family: "gru", config: { ...c }, tensors };
   },
   forward(p, x, k = defaultKernels(p)) {
-    const cfg = p.config;
-    const [B, T] = seqDims(x, cfg.d_in, "gru");
+    const [B, T] = seqDims(x, p.config.d_in, "gru");
     const mark = k.mark();
     try {
-      const v = views(k, p);
-      const N = v.N;
-      const R = B * T;
-      const P = inputProjections(k, v, onBackend(k, x.data), R); // [B, T, N] per gate
-      const s = scratch(k, B, N);
-      const h = k.alloc(B * N);
-      const H = k.alloc(R * N); // h_t for every (b, t), batch-major
-      for (let t = 0; t < T; t++) {
-        for (const q of GATES) gather(s.a[q], P[q], t, B, T, N);
-        cell(k, v, s, h, B);
-        scatter(H, h, t, B, T, N);
-      }
-      const y = k.alloc(R * v.dOut);
-      k.mmNT(y, H, v.readout, R, N, v.dOut); // y_t = readout h_t
-      return resultTensor(k, [B, T, cfg.d_out], y);
+      const { y } = forwardCore(k, views(k, p), x.data, B, T);
+      return resultTensor(k, [B, T, p.config.d_out], y);
     } finally {
       k.release(mark);
     }
   },
+  forwardCached(p, x, k) {
+    const [B, T] = seqDims(x, p.config.d_in, "gru");
+    const { y, cache } = forwardCore(k, views(k, p), x.data, B, T);
+    return { y, cache: cache as unknown as Cache };
+  },
+  backward: (p, cache, dy, k) => backwardCore(k, views(k, p), cache as unknown as GruCache, dy),
   initState: (p, B) => ({ h: allocFloat(paramsDtype(p), B * p.config.hidden) }),
   step(p, state, x, k = defaultKernels(p)) {
     const cfg = p.config;
@@ -188,10 +303,10 @@ export const gru: ModelFamily<GruConfig> = {
     try {
       const v = views(k, p);
       const N = v.N;
-      const s = scratch(k, B, N, inputProjections(k, v, onBackend(k, x.data), B));
+      const a = inputProjections(k, v, onBackend(k, x.data), B); // U_q x_t + b_q, the step's pre-activation
       const h = k.alloc(B * N);
       h.set(state.h.subarray(0, B * N));
-      cell(k, v, s, h, B);
+      cell(k, v, a, h, h, k.alloc(B * N), k.alloc(B * N), onesOf(k, B * N), B); // in place: h becomes h_t
       const y = k.alloc(B * v.dOut);
       k.mmNT(y, h, v.readout, B, N, v.dOut);
       return { state: { h: resultTensor(k, [B, N], h).data }, y: resultTensor(k, [B, cfg.d_out], y) };

@@ -14,6 +14,9 @@
  * requires H = d_in (any other width is a one-line error); init writes the resolved H into the config.
  * theta_log = -Infinity gives theta = exp(-inf) = 0 exactly, so lambda is exactly real (sin 0 = 0, cos 0 = 1):
  * the constructions' setting. nu_log = -Infinity gives |lambda| = 1 exactly, nu_log = +Infinity gives lambda = 0.
+ * Training: forward, forwardCached and step share forwardCore; backwardCore returns the gradient of every tensor and
+ * of x (complex reverse scan for eq. 6, chain rule through eq. 9 derived next to the code; exact zeros, not NaN, for
+ * dtheta_log at theta_log = -Infinity and dnu_log at nu_log = +Infinity).
  */
 import type { Schema } from "../config.ts";
 import { int, num } from "../config.ts";
@@ -22,7 +25,7 @@ import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import { defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, ringNuInit, seqDims, stepDims } from "./common.ts";
-import type { ModelFamily, Params, State } from "./types.ts";
+import type { Cache, Gradients, ModelFamily, Params, State } from "./types.ts";
 
 /** The three LRU layers of Appendix A.1: Out (original), In+Out and In+Skip (input gating added). */
 export type LruVariant = "out" | "in-out" | "in-skip";
@@ -147,6 +150,8 @@ interface Views {
   WinA: Float | null; WinB: Float | null;
   Bre: Float; Bim: Float; Cre: Float; negCim: Float; D: Float; gamma: Float; lRe: Float; lIm: Float;
   Wa: Float; Wb: Float;
+  /** lambda in float64 and the raw nu_log, theta_log [N] (for the eq. 9 chain rule of the backward pass). */
+  lam: { re: Float64Array; im: Float64Array }; nuLog: Float; thetaLog: Float;
   N: number; H: number; dIn: number; dOut: number; skip: boolean;
 }
 
@@ -180,6 +185,9 @@ function views(k: Kernels, p: Params<LruConfig>, variant: LruVariant, what: stri
     lIm,
     Wa: onBackend(k, t.W_a.data),
     Wb: onBackend(k, t.W_b.data),
+    lam,
+    nuLog: t.nu_log.data,
+    thetaLog: t.theta_log.data,
     N,
     H,
     dIn: c.d_in,
@@ -195,23 +203,77 @@ function tileRows(k: Kernels, v: Float, rows: number, n: number): Float {
   return out;
 }
 
-/** GLU for R rows (eq. 8): out [R, n] = σ(a Waᵀ) ⊙ (b Wbᵀ), a [R, ka], Wa [n, ka], b [R, kb], Wb [n, kb]. */
-function glu(k: Kernels, a: Float, Wa: Float, b: Float, Wb: Float, rows: number, ka: number, kb: number, n: number): Float {
-  const g = k.alloc(rows * n);
-  k.mmNT(g, a, Wa, rows, ka, n);
-  k.sigmoid(g, g, rows * n);
-  const lin = k.alloc(rows * n);
-  k.mmNT(lin, b, Wb, rows, kb, n);
-  k.mul(g, g, lin, rows * n);
-  return g;
+/** The factors of one GLU over R rows (eq. 8), all [R, n]: s = σ(a Waᵀ), lin = b Wbᵀ, out = s ⊙ lin. */
+interface GluActs {
+  out: Float; s: Float; lin: Float;
 }
 
-/** The layer over B sequences of T steps, x [B*T, d_in] -> y [B*T, d_out] and h_re, h_im [B*T, N] (h_{-1} = h0 or 0). */
-function run(k: Kernels, v: Views, x: Float, B: number, T: number, h0Re?: Float, h0Im?: Float): { y: Float; hRe: Float; hIm: Float } {
+/** GLU for R rows (eq. 8): out [R, n] = σ(a Waᵀ) ⊙ (b Wbᵀ), a [R, ka], Wa [n, ka], b [R, kb], Wb [n, kb]; keeps s, lin. */
+function glu(k: Kernels, a: Float, Wa: Float, b: Float, Wb: Float, rows: number, ka: number, kb: number, n: number): GluActs {
+  const m = rows * n;
+  const s = k.alloc(m);
+  k.mmNT(s, a, Wa, rows, ka, n);
+  k.sigmoid(s, s, m);
+  const lin = k.alloc(m);
+  k.mmNT(lin, b, Wb, rows, kb, n);
+  const out = k.alloc(m);
+  k.mul(out, s, lin, m);
+  return { out, s, lin };
+}
+
+/**
+ * GLU backward (eq. 8) for R rows, given dout [R, n]: da = dout ⊙ lin ⊙ s(1 - s) and db = dout ⊙ s (the gradients of
+ * the pre-activations a Waᵀ and b Wbᵀ, [R, n]); dWa = daᵀ a [n, ka], dWb = dbᵀ b [n, kb]. The caller maps da, db back
+ * to a and b (da Wa, db Wb).
+ */
+function gluBackward(
+  k: Kernels, g: GluActs, dout: Float, a: Float, b: Float, rows: number, ka: number, kb: number, n: number,
+): { da: Float; db: Float; dWa: Float; dWb: Float } {
+  const m = rows * n;
+  const db = k.alloc(m);
+  k.mul(db, dout, g.s, m);
+  const da = k.alloc(m);
+  k.mul(da, g.s, g.s, m); // s²
+  k.scale(da, da, -1, m);
+  k.add(da, da, g.s, m); // s - s² = σ'
+  k.mul(da, da, g.lin, m);
+  k.mul(da, da, dout, m);
+  const dWa = k.alloc(n * ka);
+  k.mmTN(dWa, da, a, n, rows, ka);
+  const dWb = k.alloc(n * kb);
+  k.mmTN(dWb, db, b, n, rows, kb);
+  return { da, db, dWa, dWb };
+}
+
+/** Activations of one forward pass over R = B*T rows (k's buffers), what backwardCore reads. */
+interface LruCache {
+  B: number; T: number;
+  /** Layer input x [R, d_in]. */
+  x: Float;
+  /** Input-gating GLU (In+Out, In+Skip), null for Out. */
+  inGlu: GluActs | null;
+  /** x' [R, H] (x itself for Out). */
+  xp: Float;
+  /** u = gamma ⊙ (B x') and the states h, real and imaginary parts [R, N]. */
+  uRe: Float; uIm: Float; hRe: Float; hIm: Float;
+  /** ỹ = Re(C h) + D ⊙ x' [R, H]. */
+  yt: Float;
+  /** Output GLU, out = y [R, d_out]. */
+  outGlu: GluActs;
+}
+
+/**
+ * The layer over B sequences of T steps keeping its activations (eqs. 6-8, shared by forward, forwardCached and step):
+ * x [B*T, d_in] -> x' [R, H] -> u = gamma ⊙ (B x') [R, N] -> h (scan, h_{-1} = h0 or 0) -> ỹ [R, H] -> y [R, d_out].
+ */
+function forwardCore(
+  k: Kernels, v: Views, x: Float, B: number, T: number, h0Re?: Float, h0Im?: Float,
+): { y: Float; cache: LruCache } {
   const R = B * T;
   const { N, H } = v;
   // x' [R, H]: the raw input (Out) or the input-gating GLU of every row at once.
-  const xp = v.WinA && v.WinB ? glu(k, x, v.WinA, x, v.WinB, R, v.dIn, v.dIn, H) : x;
+  const inGlu = v.WinA && v.WinB ? glu(k, x, v.WinA, x, v.WinB, R, v.dIn, v.dIn, H) : null;
+  const xp = inGlu ? inGlu.out : x;
   // u = gamma ⊙ (B x'), real and imaginary parts [R, N].
   const uRe = k.alloc(R * N);
   const uIm = k.alloc(R * N);
@@ -228,12 +290,137 @@ function run(k: Kernels, v: Views, x: Float, B: number, T: number, h0Re?: Float,
   const yt = k.alloc(R * H);
   k.mmNT(yt, hRe, v.Cre, R, N, H);
   k.mmNT(yt, hIm, v.negCim, R, N, H, true);
-  const dx = tileRows(k, v.D, R, H);
-  k.mul(dx, dx, xp, R * H);
-  k.add(yt, yt, dx, R * H);
+  const dxp = tileRows(k, v.D, R, H);
+  k.mul(dxp, dxp, xp, R * H);
+  k.add(yt, yt, dxp, R * H);
   // GLU (eq. 8); In+Skip's linear branch reads x.
-  const y = v.skip ? glu(k, yt, v.Wa, x, v.Wb, R, H, v.dIn, v.dOut) : glu(k, yt, v.Wa, yt, v.Wb, R, H, H, v.dOut);
-  return { y, hRe, hIm };
+  const outGlu = v.skip ? glu(k, yt, v.Wa, x, v.Wb, R, H, v.dIn, v.dOut) : glu(k, yt, v.Wa, yt, v.Wb, R, H, H, v.dOut);
+  return { y: outGlu.out, cache: { B, T, x, inGlu, xp, uRe, uIm, hRe, hIm, yt, outGlu } };
+}
+
+/**
+ * Backward of eqs. 6-9 (reverse order of forwardCore), dy [R, d_out] -> gradients of every tensor and dx [R, d_in]:
+ *   output GLU: dW_a = daᵀ ỹ, dW_b = dbᵀ ỹ (In+Skip: dbᵀ x), dỹ = da W_a + db W_b (In+Skip: db W_b goes to dx);
+ *   eq. 7: dC_re = dỹᵀ h_re, dC_im = -dỹᵀ h_im, dD = Σ_rows dỹ ⊙ x', dh_re = dỹ C_re, dh_im = -dỹ C_im,
+ *          dx' = dỹ ⊙ D;
+ *   eq. 6: g = dL/du by the complex reverse scan g_t = dh_t + conj(lambda) g_{t+1}; dB_re = (g_re ⊙ gamma)ᵀ x',
+ *          dB_im = (g_im ⊙ gamma)ᵀ x', dx' += (g_re ⊙ gamma) B_re + (g_im ⊙ gamma) B_im,
+ *          dgamma_log = Σ_rows (g_re ⊙ u_re + g_im ⊙ u_im)   (∂u/∂gamma_log = gamma ⊙ B x' = u);
+ *   eq. 9: dL/dlambda, then nu_log and theta_log (derivation below);
+ *   input GLU (In+Out, In+Skip): dW_in_a = daᵀ x, dW_in_b = dbᵀ x, dx = da W_in_a + db W_in_b (Out: dx = dx').
+ */
+function backwardCore(k: Kernels, v: Views, c: LruCache, dy: Float): Gradients {
+  const { B, T } = c;
+  const R = B * T;
+  const { N, H, dIn, dOut } = v;
+  // Output GLU (eq. 8).
+  const lin = v.skip ? c.x : c.yt;
+  const kb = v.skip ? dIn : H;
+  const go = gluBackward(k, c.outGlu, dy, c.yt, lin, R, H, kb, dOut);
+  const dyt = k.alloc(R * H);
+  k.mm(dyt, go.da, v.Wa, R, dOut, H);
+  if (!v.skip) k.mm(dyt, go.db, v.Wb, R, dOut, H, true);
+  // ỹ = C_re h_re - C_im h_im + D ⊙ x' (eq. 7).
+  const dCre = k.alloc(H * N);
+  k.mmTN(dCre, dyt, c.hRe, H, R, N);
+  const dCim = k.alloc(H * N);
+  k.mmTN(dCim, dyt, c.hIm, H, R, N);
+  k.scale(dCim, dCim, -1, H * N);
+  const dhRe = k.alloc(R * N);
+  const dhIm = k.alloc(R * N);
+  k.mm(dhRe, dyt, v.Cre, R, H, N);
+  k.mm(dhIm, dyt, v.negCim, R, H, N);
+  const dD = k.alloc(H);
+  const tmpH = k.alloc(R * H);
+  k.mul(tmpH, dyt, c.xp, R * H);
+  k.sumRows(dD, tmpH, R, H);
+  const dxp = tileRows(k, v.D, R, H);
+  k.mul(dxp, dxp, dyt, R * H);
+  // h_t = lambda h_{t-1} + u_t (eq. 6). As real pairs: h_re,t = l_re h_re,t-1 - l_im h_im,t-1 + u_re,t and
+  // h_im,t = l_re h_im,t-1 + l_im h_re,t-1 + u_im,t. g_t = dL/du_t = dL/dh_t (total) satisfies
+  //   g_re,t = dh_re,t + l_re g_re,t+1 + l_im g_im,t+1,   g_im,t = dh_im,t - l_im g_re,t+1 + l_re g_im,t+1,
+  // i.e. g_t = dh_t + conj(lambda) g_{t+1}: k.scanComplexReverse.
+  const gRe = k.alloc(R * N);
+  const gIm = k.alloc(R * N);
+  k.scanComplexReverse(gRe, gIm, dhRe, dhIm, v.lRe, v.lIm, B, T, N);
+  // dL/dl_re = Σ_{b,t≥1} (g_re,t h_re,t-1 + g_im,t h_im,t-1),  dL/dl_im = Σ_{b,t≥1} (g_im,t h_re,t-1 - g_re,t h_im,t-1)
+  // (as one complex number: dL/dl_re + i dL/dl_im = Σ g_t conj(h_{t-1})); h_{-1} = 0 so t = 0 contributes nothing.
+  const pRe = k.alloc(R * N);
+  const pIm = k.alloc(R * N);
+  if (T > 1) {
+    const n = (T - 1) * N;
+    const tmp = k.alloc(n);
+    for (let b = 0; b < B; b++) {
+      const o = b * T * N;
+      const gr = gRe.subarray(o + N, o + T * N);
+      const gi = gIm.subarray(o + N, o + T * N);
+      const hr = c.hRe.subarray(o, o + n);
+      const hi = c.hIm.subarray(o, o + n);
+      const pr = pRe.subarray(o + N, o + T * N);
+      const pi = pIm.subarray(o + N, o + T * N);
+      k.mul(pr, gr, hr, n);
+      k.mul(tmp, gi, hi, n);
+      k.add(pr, pr, tmp, n);
+      k.mul(pi, gi, hr, n);
+      k.mul(tmp, gr, hi, n);
+      k.axpy(pi, -1, tmp, n);
+    }
+  }
+  const dLre = k.alloc(N);
+  const dLim = k.alloc(N);
+  k.sumRows(dLre, pRe, R, N);
+  k.sumRows(dLim, pIm, R, N);
+  // dgamma_log = Σ_rows (g_re ⊙ u_re + g_im ⊙ u_im), reusing pRe, pIm.
+  k.mul(pRe, gRe, c.uRe, R * N);
+  k.mul(pIm, gIm, c.uIm, R * N);
+  k.add(pRe, pRe, pIm, R * N);
+  const dGammaLog = k.alloc(N);
+  k.sumRows(dGammaLog, pRe, R, N);
+  // d(B x') = g ⊙ gamma; dB = d(B x')ᵀ x', dx' += d(B x') B.
+  const gam = tileRows(k, v.gamma, R, N);
+  k.mul(gRe, gRe, gam, R * N);
+  k.mul(gIm, gIm, gam, R * N);
+  const dBre = k.alloc(N * H);
+  const dBim = k.alloc(N * H);
+  k.mmTN(dBre, gRe, c.xp, N, R, H);
+  k.mmTN(dBim, gIm, c.xp, N, R, H);
+  k.mm(dxp, gRe, v.Bre, R, N, H, true);
+  k.mm(dxp, gIm, v.Bim, R, N, H, true);
+  // lambda = exp(z), z = -exp(nu_log) + i exp(theta_log) (eq. 9): with e = exp(nu_log), theta = exp(theta_log),
+  //   l_re = exp(-e) cos(theta), l_im = exp(-e) sin(theta), so
+  //   ∂l_re/∂nu_log = -e l_re,  ∂l_im/∂nu_log = -e l_im,  ∂l_re/∂theta_log = -theta l_im,  ∂l_im/∂theta_log = theta l_re:
+  //   dnu_log = -e (dl_re l_re + dl_im l_im),  dtheta_log = theta (dl_im l_re - dl_re l_im).
+  // theta_log = -inf (real lambda) gives theta = 0 and dtheta_log = 0; nu_log = +inf gives e = inf and lambda = 0,
+  // whose true limit is dnu_log = 0: both are written as exact zeros instead of 0·inf = NaN (or -0).
+  const dNu = k.alloc(N);
+  const dTheta = k.alloc(N);
+  for (let i = 0; i < N; i++) {
+    const lr = v.lam.re[i];
+    const li = v.lam.im[i];
+    const e = Math.exp(v.nuLog[i]);
+    const theta = Math.exp(v.thetaLog[i]);
+    dNu[i] = lr === 0 && li === 0 ? 0 : -e * (dLre[i] * lr + dLim[i] * li);
+    dTheta[i] = theta === 0 ? 0 : theta * (dLim[i] * lr - dLre[i] * li);
+  }
+  // Input GLU (In+Out, In+Skip) or x' = x (Out).
+  const grads: Record<string, Float> = {};
+  let dx: Float;
+  if (c.inGlu && v.WinA && v.WinB) {
+    const gi = gluBackward(k, c.inGlu, dxp, c.x, c.x, R, dIn, dIn, H);
+    dx = k.alloc(R * dIn);
+    k.mm(dx, gi.da, v.WinA, R, H, dIn);
+    k.mm(dx, gi.db, v.WinB, R, H, dIn, true);
+    grads.W_in_a = gi.dWa;
+    grads.W_in_b = gi.dWb;
+  } else {
+    dx = dxp;
+  }
+  if (v.skip) k.mm(dx, go.db, v.Wb, R, dOut, dIn, true);
+  Object.assign(grads, {
+    nu_log: dNu, theta_log: dTheta, gamma_log: dGammaLog, B_re: dBre, B_im: dBim, C_re: dCre, C_im: dCim, D: dD,
+    W_a: go.dWa, W_b: go.dWb,
+  });
+  return { grads, dx };
 }
 
 function makeFamily(name: string, variant: LruVariant, summary: string): ModelFamily<LruConfig> {
@@ -252,13 +439,18 @@ function makeFamily(name: string, variant: LruVariant, summary: string): ModelFa
       const [B, T] = seqDims(x, c.d_in, name);
       const mark = k.mark();
       try {
-        const v = views(k, p, variant, name);
-        const { y } = run(k, v, onBackend(k, x.data), B, T);
+        const { y } = forwardCore(k, views(k, p, variant, name), onBackend(k, x.data), B, T);
         return resultTensor(k, [B, T, c.d_out], y);
       } finally {
         k.release(mark);
       }
     },
+    forwardCached(p, x, k) {
+      const [B, T] = seqDims(x, p.config.d_in, name);
+      const { y, cache } = forwardCore(k, views(k, p, variant, name), onBackend(k, x.data), B, T);
+      return { y, cache: cache as unknown as Cache };
+    },
+    backward: (p, cache, dy, k) => backwardCore(k, views(k, p, variant, name), cache as unknown as LruCache, dy),
     initState: (p, B) => {
       const dtype = paramsDtype(p);
       return { h_re: allocFloat(dtype, B * p.config.hidden), h_im: allocFloat(dtype, B * p.config.hidden) };
@@ -273,9 +465,10 @@ function makeFamily(name: string, variant: LruVariant, summary: string): ModelFa
       const mark = k.mark();
       try {
         const v = views(k, p, variant, name);
-        const r = run(k, v, onBackend(k, x.data), B, 1, onBackend(k, s.h_re), onBackend(k, s.h_im));
+        const r = forwardCore(k, v, onBackend(k, x.data), B, 1, onBackend(k, s.h_re), onBackend(k, s.h_im));
         const y = resultTensor(k, [B, c.d_out], r.y);
-        return { state: { h_re: resultTensor(k, [B, N], r.hRe).data, h_im: resultTensor(k, [B, N], r.hIm).data }, y };
+        const state = { h_re: resultTensor(k, [B, N], r.cache.hRe).data, h_im: resultTensor(k, [B, N], r.cache.hIm).data };
+        return { state, y };
       } finally {
         k.release(mark);
       }

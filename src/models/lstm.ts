@@ -19,7 +19,7 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Float } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import { constInit, defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
-import type { ModelFamily, Params } from "./types.ts";
+import type { Cache, Gradients, ModelFamily, Params } from "./types.ts";
 
 /** Config of one LSTM layer (eqs. 10-15) with a linear readout: x_t [d_in] -> h_t, c_t [hidden] -> y_t [d_out]. */
 export interface LstmConfig {
@@ -91,43 +91,171 @@ function inputProjections(k: Kernels, v: Views, x: Float, rows: number): Record<
   return P;
 }
 
-/** Scratch buffers [B, N] of one cell step (allocated once per forward/step). */
-interface Scratch {
-  a: Record<Gate, Float>;
-  tmp: Float;
-}
-
-function scratch(k: Kernels, B: number, N: number): Scratch {
-  const a = {} as Record<Gate, Float>;
-  for (const q of GATES) a[q] = k.alloc(B * N);
-  return { a, tmp: k.alloc(B * N) };
-}
-
 /**
- * One step of eqs. 10-15 for B rows, in place: s.a[q] holds U_q x_t + b_q on entry; h, c [B, N] hold h_{t-1},
- * c_{t-1} on entry and h_t, c_t on exit.
+ * One step of eqs. 10-15 for B rows: a[q] [B, N] holds U_q x_t + b_q on entry and the gate activations f_t, c̃_t,
+ * g_t, o_t on exit; reads h_{t-1}, c_{t-1} [B, N] and writes h_t, c_t and tanh(c_t) [B, N]. hOut may alias hPrev and
+ * cOut may alias cPrev; tc must alias nothing else.
  */
-function cell(k: Kernels, v: Views, s: Scratch, h: Float, c: Float, B: number): void {
+function cell(
+  k: Kernels, v: Views, a: Record<Gate, Float>, hPrev: Float, cPrev: Float, hOut: Float, cOut: Float, tc: Float, B: number,
+): void {
   const n = B * v.N;
-  const { a, tmp } = s;
-  for (const q of GATES) k.mmNT(a[q], h, v.V[q], B, v.N, v.N, true); // + V_q h_{t-1} (all gates before h changes)
+  for (const q of GATES) k.mmNT(a[q], hPrev, v.V[q], B, v.N, v.N, true); // + V_q h_{t-1} (all gates before h changes)
   k.sigmoid(a.f, a.f, n); // f_t       (10)
   k.tanh(a.c, a.c, n); // c̃_t          (11)
   k.sigmoid(a.g, a.g, n); // g_t       (12)
   k.sigmoid(a.o, a.o, n); // o_t       (14)
-  k.mul(c, a.f, c, n); // f_t ⊙ c_{t-1}
-  k.mul(tmp, a.g, a.c, n); // g_t ⊙ c̃_t
-  k.add(c, c, tmp, n); // c_t         (13)
-  k.tanh(tmp, c, n);
-  k.mul(h, a.o, tmp, n); // h_t = o_t ⊙ tanh(c_t)   (15)
+  k.mul(cOut, a.f, cPrev, n); // f_t ⊙ c_{t-1}
+  k.mul(tc, a.g, a.c, n); // g_t ⊙ c̃_t (tc as scratch)
+  k.add(cOut, cOut, tc, n); // c_t     (13)
+  k.tanh(tc, cOut, n); // tanh(c_t)
+  k.mul(hOut, a.o, tc, n); // h_t = o_t ⊙ tanh(c_t)   (15)
 }
 
-/** Copies rows (b, t) of a batch-major [B, T, N] buffer into / out of a [B, N] buffer (plain glue, no arithmetic). */
-function gather(dst: Float, src: Float, t: number, B: number, T: number, N: number): void {
-  for (let b = 0; b < B; b++) dst.set(src.subarray((b * T + t) * N, (b * T + t + 1) * N), b * N);
+/** Batch-major [B, T, n] -> time-major [T, B, n] (row (b, t) to row t·B + b; plain copy, converts dtype). */
+function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * n, (b * T + t + 1) * n), (t * B + b) * n);
+  }
 }
-function scatter(dst: Float, src: Float, t: number, B: number, T: number, N: number): void {
-  for (let b = 0; b < B; b++) dst.set(src.subarray(b * N, (b + 1) * N), (b * T + t) * N);
+/** Time-major [T, B, n] -> batch-major [B, T, n] (the inverse copy of toTimeMajor). */
+function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) dst.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
+  }
+}
+
+/** out = s ⊙ (1 - s) = σ'(a) for s = σ(a), n entries (0 exactly where s is 0 or 1, i.e. a = ±inf). */
+function sigmoidPrime(k: Kernels, out: Float, s: Float, ones: Float, n: number): void {
+  k.scale(out, s, -1, n);
+  k.add(out, out, ones, n);
+  k.mul(out, out, s, n);
+}
+/** out = 1 - t ⊙ t = tanh'(a) for t = tanh(a), n entries (0 exactly where t = ±1). */
+function tanhPrime(k: Kernels, out: Float, t: Float, ones: Float, n: number): void {
+  k.mul(out, t, t, n);
+  k.scale(out, out, -1, n);
+  k.add(out, out, ones, n);
+}
+
+/**
+ * Activations of one training forward, time-major: row t·B + b is sequence b at step t+1. act[q] [T·B, N] are the
+ * gates f, c̃, g, o; Hs, Cs [(T+1)·B, N] hold h_0 = c_0 = 0 in block 0 and h_t, c_t in block t; tanhC [T·B, N].
+ */
+interface LstmCache {
+  B: number;
+  T: number;
+  xT: Float;
+  act: Record<Gate, Float>;
+  Hs: Float;
+  Cs: Float;
+  tanhC: Float;
+}
+
+/**
+ * Forward of eqs. 10-15 over B sequences of length T keeping the activations (the one core of forward and
+ * forwardCached): P_q = x U_qᵀ + b_q for all T·B rows at once, then per step the cell; y = H readoutᵀ [B·T, d_out]
+ * (batch-major, like x).
+ */
+function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number): { y: Float; cache: LstmCache } {
+  const { N, dIn, dOut } = v;
+  const R = B * T;
+  const S = B * N; // one time step's block
+  const xT = k.alloc(R * dIn);
+  toTimeMajor(xT, x, B, T, dIn);
+  const act = inputProjections(k, v, xT, R); // pre-activations, turned into activations step by step
+  const Hs = k.alloc(R * N + S);
+  const Cs = k.alloc(R * N + S);
+  const tanhC = k.alloc(R * N);
+  const blk = (buf: Float, t: number): Float => buf.subarray(t * S, (t + 1) * S);
+  const a = {} as Record<Gate, Float>;
+  for (let t = 0; t < T; t++) {
+    for (const q of GATES) a[q] = blk(act[q], t);
+    cell(k, v, a, blk(Hs, t), blk(Cs, t), blk(Hs, t + 1), blk(Cs, t + 1), blk(tanhC, t), B);
+  }
+  const yT = k.alloc(R * dOut);
+  k.mmNT(yT, Hs.subarray(S), v.readout, R, N, dOut); // y_t = readout h_t
+  const y = k.alloc(R * dOut);
+  toBatchMajor(y, yT, B, T, dOut);
+  return { y, cache: { B, T, xT, act, Hs, Cs, tanhC } };
+}
+
+/**
+ * Backpropagation through time of eqs. 10-15 (reverse order of forwardCore). With dH = dy readout and, per step
+ * from t = T down to 1, dh_t = dH_t + dhRec, dc_t = dcRec + dh_t ⊙ o_t ⊙ (1 - tanh²c_t):
+ *   dA_o = dh_t ⊙ tanh(c_t) ⊙ σ'_o, dA_f = dc_t ⊙ c_{t-1} ⊙ σ'_f, dA_g = dc_t ⊙ c̃_t ⊙ σ'_g,
+ *   dA_c = dc_t ⊙ g_t ⊙ (1 - c̃_t²), dcRec = dc_t ⊙ f_t, dhRec = Σ_q dA_q V_q;
+ * then over all rows: dU_q = dA_qᵀ x, dV_q = dA_qᵀ h_{t-1}, db_q = Σ_rows dA_q, dreadout = dyᵀ H, dx = Σ_q dA_q U_q.
+ * σ' = s(1 - s) is exactly 0 where a bias is ±inf, so those gradients are 0 and nothing becomes NaN.
+ */
+function backwardCore(k: Kernels, v: Views, c: LstmCache, dy: Float): Gradients {
+  const { B, T, xT, act, Hs, Cs, tanhC } = c;
+  const { N, dIn, dOut } = v;
+  const R = B * T;
+  const S = B * N;
+  const n = R * N;
+  const H = Hs.subarray(S); // h_t, t = 1..T
+  const Hprev = Hs.subarray(0, n); // h_{t-1}
+  const Cprev = Cs.subarray(0, n); // c_{t-1}
+  const dyT = k.alloc(R * dOut);
+  toTimeMajor(dyT, dy, B, T, dOut);
+  const dReadout = k.alloc(dOut * N);
+  k.mmTN(dReadout, dyT, H, dOut, R, N); // dreadout = dyᵀ H
+  const dH = k.alloc(n);
+  k.mm(dH, dyT, v.readout, R, dOut, N); // dL/dh_t through y_t only
+  // Local derivative factors for all rows at once (they do not depend on the recurrence).
+  const ones = k.alloc(n);
+  ones.fill(1);
+  const Ko = k.alloc(n); // tanh(c_t) ⊙ σ'(o)
+  sigmoidPrime(k, Ko, act.o, ones, n);
+  k.mul(Ko, Ko, tanhC, n);
+  const Kc = k.alloc(n); // o_t ⊙ (1 - tanh²c_t)
+  tanhPrime(k, Kc, tanhC, ones, n);
+  k.mul(Kc, Kc, act.o, n);
+  const Kf = k.alloc(n); // c_{t-1} ⊙ σ'(f)
+  sigmoidPrime(k, Kf, act.f, ones, n);
+  k.mul(Kf, Kf, Cprev, n);
+  const Kg = k.alloc(n); // c̃_t ⊙ σ'(g)
+  sigmoidPrime(k, Kg, act.g, ones, n);
+  k.mul(Kg, Kg, act.c, n);
+  const Kct = k.alloc(n); // g_t ⊙ (1 - c̃_t²)
+  tanhPrime(k, Kct, act.c, ones, n);
+  k.mul(Kct, Kct, act.g, n);
+  // The recurrence, one step at a time from the last.
+  const dA = {} as Record<Gate, Float>;
+  for (const q of GATES) dA[q] = k.alloc(n);
+  const dhRec = k.alloc(S);
+  const dcRec = k.alloc(S);
+  const dc = k.alloc(S);
+  const blk = (buf: Float, t: number): Float => buf.subarray(t * S, (t + 1) * S);
+  for (let t = T - 1; t >= 0; t--) {
+    const dh = blk(dH, t);
+    k.add(dh, dh, dhRec, S); // dh_t = dH_t + dL/dh_t through step t+1
+    k.mul(blk(dA.o, t), dh, blk(Ko, t), S);
+    k.mul(dc, dh, blk(Kc, t), S);
+    k.add(dc, dc, dcRec, S); // dc_t
+    k.mul(blk(dA.f, t), dc, blk(Kf, t), S);
+    k.mul(blk(dA.g, t), dc, blk(Kg, t), S);
+    k.mul(blk(dA.c, t), dc, blk(Kct, t), S);
+    if (t === 0) break; // h_0 = c_0 = 0 are constants
+    k.mul(dcRec, dc, blk(act.f, t), S); // dL/dc_{t-1} through c_t
+    GATES.forEach((q, i) => k.mm(dhRec, blk(dA[q], t), v.V[q], B, N, N, i > 0)); // dL/dh_{t-1} through the gates
+  }
+  // Weight and input gradients over all T·B rows.
+  const grads: Record<string, Float> = { readout: dReadout };
+  const dxT = k.alloc(R * dIn);
+  GATES.forEach((q, i) => {
+    grads[`U_${q}`] = k.alloc(N * dIn);
+    k.mmTN(grads[`U_${q}`], dA[q], xT, N, R, dIn);
+    grads[`V_${q}`] = k.alloc(N * N);
+    k.mmTN(grads[`V_${q}`], dA[q], Hprev, N, R, N);
+    grads[`b_${q}`] = k.alloc(N);
+    k.sumRows(grads[`b_${q}`], dA[q], R, N);
+    k.mm(dxT, dA[q], v.U[q], R, N, dIn, i > 0);
+  });
+  const dx = k.alloc(R * dIn);
+  toBatchMajor(dx, dxT, B, T, dIn);
+  return { grads, dx };
 }
 
 /**
@@ -152,30 +280,21 @@ export const lstm: ModelFamily<LstmConfig> = {
     return { family: "lstm", config: { ...c }, tensors };
   },
   forward(p, x, k = defaultKernels(p)) {
-    const cfg = p.config;
-    const [B, T] = seqDims(x, cfg.d_in, "lstm");
+    const [B, T] = seqDims(x, p.config.d_in, "lstm");
     const mark = k.mark();
     try {
-      const v = views(k, p);
-      const N = v.N;
-      const R = B * T;
-      const P = inputProjections(k, v, onBackend(k, x.data), R); // [B, T, N] per gate
-      const s = scratch(k, B, N);
-      const h = k.alloc(B * N);
-      const c = k.alloc(B * N);
-      const H = k.alloc(R * N); // h_t for every (b, t), batch-major
-      for (let t = 0; t < T; t++) {
-        for (const q of GATES) gather(s.a[q], P[q], t, B, T, N);
-        cell(k, v, s, h, c, B);
-        scatter(H, h, t, B, T, N);
-      }
-      const y = k.alloc(R * v.dOut);
-      k.mmNT(y, H, v.readout, R, N, v.dOut); // y_t = readout h_t
-      return resultTensor(k, [B, T, cfg.d_out], y);
+      const { y } = forwardCore(k, views(k, p), x.data, B, T);
+      return resultTensor(k, [B, T, p.config.d_out], y);
     } finally {
       k.release(mark);
     }
   },
+  forwardCached(p, x, k) {
+    const [B, T] = seqDims(x, p.config.d_in, "lstm");
+    const { y, cache } = forwardCore(k, views(k, p), x.data, B, T);
+    return { y, cache: cache as unknown as Cache };
+  },
+  backward: (p, cache, dy, k) => backwardCore(k, views(k, p), cache as unknown as LstmCache, dy),
   initState(p, B) {
     const dt = paramsDtype(p);
     return { h: allocFloat(dt, B * p.config.hidden), c: allocFloat(dt, B * p.config.hidden) };
@@ -187,13 +306,12 @@ export const lstm: ModelFamily<LstmConfig> = {
     try {
       const v = views(k, p);
       const N = v.N;
-      const P = inputProjections(k, v, onBackend(k, x.data), B);
-      const s: Scratch = { a: P, tmp: k.alloc(B * N) }; // P_q = U_q x_t + b_q is the step's pre-activation
+      const a = inputProjections(k, v, onBackend(k, x.data), B); // U_q x_t + b_q, the step's pre-activation
       const h = k.alloc(B * N);
       const c = k.alloc(B * N);
       h.set(state.h.subarray(0, B * N));
       c.set(state.c.subarray(0, B * N));
-      cell(k, v, s, h, c, B);
+      cell(k, v, a, h, c, h, c, k.alloc(B * N), B); // in place: h, c become h_t, c_t
       const y = k.alloc(B * v.dOut);
       k.mmNT(y, h, v.readout, B, N, v.dOut);
       return {

@@ -4,6 +4,7 @@
  * batch, scored time steps and output coordinates) and returns dL/dy for the backward pass.
  */
 import type { Schema } from "../config.ts";
+import type { Params } from "../models/types.ts";
 import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 
@@ -26,8 +27,8 @@ export interface Task<C = any, Setup = unknown> {
   dims(config: C): { dIn: number; dOut: number; T: number };
   /** Per-run fixed data drawn once from `rng` (the teacher for teacher-student; nothing for icl-regression). */
   setup(rng: Rng, config: C): Setup;
-  /** Tensors of the setup to save in the run directory (e.g. {"attention.safetensors": {W_V, W_K, W_Q}}), by file. */
-  artifacts(setup: Setup, config: C): Record<string, Record<string, Tensor>>;
+  /** Models of the setup to save in the run directory, by file name (teacher-student: {"attention.safetensors": teacher}). */
+  artifacts(setup: Setup, config: C): Record<string, Params>;
   /** A fresh training batch of B sequences. */
   batch(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
   /** A validation batch (icl-regression: W* with double the variance); drawn once per run from its own rng. */
