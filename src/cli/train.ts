@@ -24,7 +24,7 @@ export const trainCommand = defineCommand({
     outputGating: opt.int("output-gating rows M (gated-rnn)", { min: 1, max: 1 << 14 }),
     layers: opt.int("Section 3.3 stack of L layers (default: the family alone)", { min: 1, max: 16 }),
     width: opt.int("stack embedding width (default: hidden)", { min: 1, max: 1 << 14 }),
-    steps: opt.int("optimizer steps (default 2000)", { min: 1 }),
+    steps: opt.int("optimizer steps (default: the paper's, 1000000 teacher-student, 300000 icl-regression)", { min: 1 }),
     batch: opt.int("sequences per batch (default 64)", { min: 1 }),
     lr: opt.number("initial learning rate, cosine-annealed to 1e-6 (default 1e-3)", { min: 0 }),
     seed: opt.int("random seed (default 0)", { min: 0 }),

@@ -73,6 +73,7 @@ function drawBatch(rng: Rng, c: IclRegressionConfig, B: number, dtype: DType, wV
 export const iclRegression: Task<IclRegressionConfig, null> = {
   name: "icl-regression",
   summary: "Section 4: in-context linear regression, T tokens [x; W* x] then a query [x_q; 0], only the query scored",
+  paperSteps: 300_000,
   schema: iclRegressionSchema,
   dims: (c) => ({ dIn: c.d_x + c.d_y, dOut: c.d_y, T: c.T + 1 }),
   setup: () => null,

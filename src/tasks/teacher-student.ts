@@ -47,6 +47,7 @@ function drawBatch(rng: Rng, c: TeacherStudentConfig, teacher: Params<AttentionC
 export const teacherStudent: Task<TeacherStudentConfig, Params<AttentionConfig>> = {
   name: "teacher-student",
   summary: "Section 3: regress a random linear self-attention teacher (N(0, 1/d) weights) on x_t ~ N(0, I_d), every step scored",
+  paperSteps: 1_000_000,
   schema: teacherStudentSchema,
   dims: (c) => ({ dIn: c.d, dOut: c.d, T: c.T }),
   setup: (rng, c) => attention.init(rng, attentionConfig({ d: c.d }), "f64"),

@@ -23,6 +23,8 @@ export interface Task<C = any, Setup = unknown> {
   /** One line for `--help`. */
   readonly summary: string;
   readonly schema: Schema<C>;
+  /** Optimizer steps of the paper's protocol for this task (App. B.1: ~1M teacher-student; App. C.1: 300k icl). */
+  readonly paperSteps: number;
   /** Model input/output widths and sequence length the task needs. */
   dims(config: C): { dIn: number; dOut: number; T: number };
   /** Per-run fixed data drawn once from `rng` (the teacher for teacher-student; nothing for icl-regression). */

@@ -75,10 +75,10 @@ export const trainSchema: Schema<TrainConfig> = {
   model_config: objectField("the model family's config without its widths"),
   layers: int("0 = the family alone; L >= 1 = Section 3.3 stack of L layers", { min: 0, max: 16, default: 0 }),
   width: int("stack embedding width (0 = hidden)", { min: 0, max: 1 << 14, default: 0 }),
-  steps: int("optimizer steps", { min: 1, max: 1e9, default: 2000 }),
+  steps: int("optimizer steps (0 = the paper's: 1M teacher-student, 300k icl-regression)", { min: 0, max: 1e9, default: 0 }),
   batch: int("sequences per batch", { min: 1, max: 1 << 16, default: 64 }),
-  lr: num("initial learning rate", { min: 0, max: 10, default: 1e-3 }),
-  lr_final: num("learning rate at the end of the cosine schedule", { min: 0, max: 10, default: 1e-6 }),
+  lr: num("initial learning rate", { min: 0, max: 1e6, default: 1e-3 }),
+  lr_final: num("learning rate at the end of the cosine schedule", { min: 0, max: 1e6, default: 1e-6 }),
   warmup: int("linear warm-up steps", { min: 0, max: 1e9, default: 0 }),
   weight_decay: num("AdamW decoupled weight decay (not on recurrent parameters)", { min: 0, max: 1, default: 1e-4 }),
   beta1: num("AdamW beta1", { min: 0, max: 1, default: 0.9 }),
@@ -114,6 +114,7 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   const cfg = parseConfig(trainSchema, raw, "train config");
   const task = getTask(cfg.task);
   cfg.task_config = parseConfig(task.schema, cfg.task_config, `task_config (${task.name})`) as Record<string, unknown>;
+  if (cfg.steps === 0) cfg.steps = task.paperSteps;
   const { dIn, dOut } = task.dims(cfg.task_config);
   const { family, config } = resolveModel(cfg, dIn, dOut);
   // write every model default out, minus the widths the task sets

@@ -172,7 +172,20 @@ export async function runTraining(raw: Record<string, unknown>, opts: RunOptions
     if (entries.length > 0) throw new Error(`${dir} is not empty; use --resume to continue the run in it, or choose another --out`);
   }
 
-  const tr = createTrainer(cfg, opts.kernels(cfg), restored?.snap);
+  const k = opts.kernels(cfg);
+  const arenaMark = k.mark();
+  try {
+    return await trainIn(dir, cfg, createTrainer(cfg, k, restored?.snap), restored, metrics, opts);
+  } finally {
+    k.release(arenaMark); // the trainer's buffers live in the kernels' arena for this run only
+  }
+}
+
+/** The step loop of runTraining for a created trainer: log points, checkpoints, interrupts, divergence. */
+async function trainIn(
+  dir: string, cfg: TrainConfig, tr: Trainer, restored: Awaited<ReturnType<typeof readCheckpoint>> | undefined,
+  metrics: MetricsLine[], opts: RunOptions,
+): Promise<RunSummary> {
   const zero = zeroPredictorLoss(tr);
   if (!opts.resume) {
     await writeFileAtomic(join(dir, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
