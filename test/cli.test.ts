@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { opt, parseArgs, UsageError } from "../src/cli/args.ts";
-import { defineCommand, makeTable, planned } from "../src/cli/commands.ts";
+import { commands, defineCommand, makeTable, planned } from "../src/cli/commands.ts";
 import { runCli } from "../src/cli/main.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -118,9 +118,11 @@ describe("gra in a child process", { concurrency: true }, () => {
     assert.match(r.stdout, /^ {2}--debug +print stack traces on errors$/m);
   });
 
-  test("a command that is not built yet exits 2 with one line on stderr", async () => {
-    const r = await gra("serve", "--port", "10", "--debug");
-    assert.deepEqual(r, { code: 2, stdout: "", stderr: "gra: serve is not built yet (see the issue tracker)\n" });
+  // whichever planned command is still a placeholder (commands get built one by one)
+  const placeholder = commands.find((c) => !c.run)?.name;
+  test("a command that is not built yet exits 2 with one line on stderr", { skip: placeholder ? false : "every planned command is built" }, async () => {
+    const r = await gra(placeholder!, "--port", "10", "--debug");
+    assert.deepEqual(r, { code: 2, stdout: "", stderr: `gra: ${placeholder} is not built yet (see the issue tracker)\n` });
   });
 
   test("unknown command exits 2", async () => {

@@ -4,7 +4,11 @@
  * `built` below; planned commands that are not built yet get a placeholder (help lists them, running one exits 2).
  */
 import type { OptionSpec, ParsedOptions } from "./args.ts";
+import { benchCommand } from "./bench.ts";
+import { analyzeCommand } from "./analyze.ts";
 import { constructCommand } from "./construct.ts";
+import { reproduceCommand } from "./reproduce.ts";
+import { serveCommand } from "./serve.ts";
 import { trainCommand } from "./train.ts";
 
 /** What a running command gets besides its options. */
@@ -47,7 +51,7 @@ export const planned: readonly (readonly [name: string, summary: string])[] = [
 ];
 
 /** Implemented commands: add one entry per command here (it replaces the planned placeholder of the same name). */
-const built: Command<any>[] = [constructCommand, trainCommand];
+const built: Command<any>[] = [constructCommand, trainCommand, serveCommand, analyzeCommand, reproduceCommand, benchCommand];
 
 /** Builds the table: planned order first (built command or placeholder), then built commands not in the plan. */
 export function makeTable(implemented: readonly Command<any>[], plan = planned): Command<any>[] {

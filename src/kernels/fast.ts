@@ -32,6 +32,8 @@ export interface FastKernelsOptions {
 export interface RawKernels {
   /** First byte after the module's static data. */
   heapBase(): number;
+  /** Zeroes `bytes` bytes at p. */
+  zero(p: number, bytes: number): void;
   /** dst[c,r] = src[r,c] for src [rows, cols]. */
   transpose(dst: number, src: number, rows: number, cols: number): void;
   /** C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n], work = mmWork(m,k,n) floats of scratch. */
@@ -86,6 +88,11 @@ export interface FastKernels extends Kernels {
   readonly arenaEnd: number;
   /** A zero-filled float32 buffer of n elements inside the arena: [arenaStart, arenaEnd). */
   alloc(n: number): Float32Array;
+  /**
+   * Like alloc but the contents are whatever the arena held (not zeroed): for outputs a kernel overwrites entirely
+   * (saves a memory pass per buffer). Released by `release` like any buffer.
+   */
+  allocUninit(n: number): Float32Array;
   /** Bytes currently allocated in the arena. */
   used(): number;
   /** True when a is passed to the kernels without copying (a float32 view into this memory). */
@@ -297,9 +304,12 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
     alloc(n: number): Float32Array {
       dims("alloc", n);
       const p = bump(n * 4);
-      const v = new Float32Array(buf, p, n);
-      v.fill(0);
-      return v;
+      if (n > 0) raw.zero(p, n * 4);
+      return new Float32Array(buf, p, n);
+    },
+    allocUninit(n: number): Float32Array {
+      dims("allocUninit", n);
+      return new Float32Array(buf, bump(n * 4), n);
     },
     mark: () => top,
     release(mark: number): void {

@@ -73,6 +73,15 @@ function initGated(rng: Rng, c: GatedRnnConfig, dtype: DType, dense: boolean): T
   return [inX, inM, rec, outX, outM, readout];
 }
 
+/**
+ * A buffer of n floats for an output the next kernel overwrites entirely: not zeroed on backends that offer
+ * `allocUninit` (the fast kernels; saves a memory pass per activation), else k.alloc.
+ */
+function scratch(k: Kernels, n: number): Float {
+  const u = (k as { allocUninit?: (n: number) => Float }).allocUninit;
+  return u ? u.call(k, n) : k.alloc(n);
+}
+
 interface Views {
   inX: Float; inM: Float; rec: Float; outX: Float; outM: Float; readout: Float;
   N: number; M: number; dIn: number; dOut: number;
@@ -135,17 +144,17 @@ function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number, dense
   const R = B * T;
   const D = v.dIn + 1;
   const z = appendOne(k, x, R, v.dIn);
-  const gxIn = k.alloc(R * v.N);
-  const gmIn = k.alloc(R * v.N);
-  const h = k.alloc(R * v.N);
+  const gxIn = scratch(k, R * v.N);
+  const gmIn = scratch(k, R * v.N);
+  const h = scratch(k, R * v.N);
   k.gate(h, z, v.inX, v.inM, R, D, v.N, gxIn, gmIn);
   if (dense) denseScan(k, h, h, v.rec, B, T, v.N);
   else k.scan(h, h, v.rec, B, T, v.N);
-  const gxOut = k.alloc(R * v.M);
-  const gmOut = k.alloc(R * v.M);
-  const g = k.alloc(R * v.M);
+  const gxOut = scratch(k, R * v.M);
+  const gmOut = scratch(k, R * v.M);
+  const g = scratch(k, R * v.M);
   k.gate(g, h, v.outX, v.outM, R, v.N, v.M, gxOut, gmOut);
-  const y = k.alloc(R * v.dOut);
+  const y = scratch(k, R * v.dOut);
   k.mmNT(y, g, v.readout, R, v.M, v.dOut);
   return { y, cache: { B, T, z, gxIn, gmIn, h, gxOut, gmOut, g } };
 }
@@ -154,26 +163,27 @@ function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number, dense
  * Backward of eq. 2 (reverse order of forwardCore): dreadout = dyᵀ g; dg = dy readout; d(out_x) = (dg ⊙ gmOut)ᵀ h,
  * d(out_m) = (dg ⊙ gxOut)ᵀ h; dh = (dg ⊙ gmOut) out_x + (dg ⊙ gxOut) out_m; du = reverse scan of dh;
  * dlambda_i = sum_{b,t} du[b,t,i] h[b,t-1,i] (dense: dA = sum_t du_t h_{t-1}ᵀ); d(in_x) = (du ⊙ gmIn)ᵀ z,
- * d(in_m) = (du ⊙ gxIn)ᵀ z; dz = (du ⊙ gmIn) in_x + (du ⊙ gxIn) in_m, dx = dz without the constant column.
+ * d(in_m) = (du ⊙ gxIn)ᵀ z; dz = (du ⊙ gmIn) in_x + (du ⊙ gxIn) in_m, dx = dz without the constant column (computed
+ * when `dx` is first read).
  */
 function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boolean): Gradients {
   const { B, T } = c;
   const R = B * T;
   const { N, M, dIn, dOut } = v;
   const D = dIn + 1;
-  const dReadout = k.alloc(dOut * M);
+  const dReadout = scratch(k, dOut * M);
   k.mmTN(dReadout, dy, c.g, dOut, R, M);
-  const dg = k.alloc(R * M);
+  const dg = scratch(k, R * M);
   k.mm(dg, dy, v.readout, R, dOut, M);
-  const dgx = k.alloc(R * M);
-  const dgm = k.alloc(R * M);
+  const dgx = scratch(k, R * M);
+  const dgm = scratch(k, R * M);
   k.mul(dgx, dg, c.gmOut, R * M);
   k.mul(dgm, dg, c.gxOut, R * M);
-  const dOutX = k.alloc(M * N);
-  const dOutM = k.alloc(M * N);
+  const dOutX = scratch(k, M * N);
+  const dOutM = scratch(k, M * N);
   k.mmTN(dOutX, dgx, c.h, M, R, N);
   k.mmTN(dOutM, dgm, c.h, M, R, N);
-  const du = k.alloc(R * N);
+  const du = scratch(k, R * N);
   k.mm(du, dgx, v.outX, R, M, N);
   k.mm(du, dgm, v.outM, R, M, N, true);
   const dRec = k.alloc(dense ? N * N : N);
@@ -187,29 +197,38 @@ function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boo
     }
   } else {
     k.scanReverse(du, du, v.rec, B, T, N);
-    const prod = k.alloc(R * N);
-    for (let b = 0; b < B; b++) {
-      const o = b * T * N;
-      if (T > 1) k.mul(prod.subarray(o + N, o + T * N), du.subarray(o + N, o + T * N), c.h.subarray(o, o + (T - 1) * N), (T - 1) * N);
-    }
+    // prod[b,t] = du[b,t] ⊙ h[b,t-1] for t >= 1 and 0 at t = 0: one product of the rows shifted by one, then the
+    // rows at t = 0 (which paired du[b,0] with h[b-1,T-1]) zeroed
+    const prod = scratch(k, R * N);
+    if (R > 1) k.mul(prod.subarray(N), du.subarray(N), c.h, (R - 1) * N);
+    for (let b = 0; b < B; b++) prod.fill(0, b * T * N, (b * T + 1) * N);
     k.sumRows(dRec, prod, R, N);
   }
-  const dgxIn = k.alloc(R * N);
-  const dgmIn = k.alloc(R * N);
+  const dgxIn = scratch(k, R * N);
+  const dgmIn = scratch(k, R * N);
   k.mul(dgxIn, du, c.gmIn, R * N);
   k.mul(dgmIn, du, c.gxIn, R * N);
-  const dInX = k.alloc(N * D);
-  const dInM = k.alloc(N * D);
+  const dInX = scratch(k, N * D);
+  const dInM = scratch(k, N * D);
   k.mmTN(dInX, dgxIn, c.z, N, R, D);
   k.mmTN(dInM, dgmIn, c.z, N, R, D);
-  const dz = k.alloc(R * D);
-  k.mm(dz, dgxIn, v.inX, R, N, D);
-  k.mm(dz, dgmIn, v.inM, R, N, D, true);
-  const dx = k.alloc(R * dIn);
-  for (let r = 0; r < R; r++) dx.set(dz.subarray(r * D, r * D + dIn), r * dIn);
+  // dx on first use only: training a single layer never reads it (saves two [R, N]·[N, d+1] products); a stack reads
+  // it at once, within the caller's arena scope like every other buffer here
+  let dx: Float | undefined;
+  const inputGrad = (): Float => {
+    if (dx) return dx;
+    const dz = scratch(k, R * D);
+    k.mm(dz, dgxIn, v.inX, R, N, D);
+    k.mm(dz, dgmIn, v.inM, R, N, D, true);
+    dx = scratch(k, R * dIn);
+    for (let r = 0; r < R; r++) for (let j = 0; j < dIn; j++) dx[r * dIn + j] = dz[r * D + j];
+    return dx;
+  };
   return {
     grads: { in_x: dInX, in_m: dInM, [dense ? "A" : "lambda"]: dRec, out_x: dOutX, out_m: dOutM, readout: dReadout },
-    dx,
+    get dx() {
+      return inputGrad();
+    },
   };
 }
 

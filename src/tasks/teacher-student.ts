@@ -9,7 +9,7 @@ import { attention, attentionConfig } from "../models/attention.ts";
 import type { AttentionConfig } from "../models/attention.ts";
 import type { Params } from "../models/types.ts";
 import type { Rng } from "../rng.ts";
-import type { DType } from "../tensor.ts";
+import type { DType, Float } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import type { Batch, Task } from "./types.ts";
 
@@ -33,10 +33,80 @@ function drawBatch(rng: Rng, c: TeacherStudentConfig, teacher: Params<AttentionC
   rng.fillNormal(xData);
   const x = { shape: [B, T, d], data: xData };
   // Eq. 1 in the teacher's dtype (f64) on the stored inputs, then stored in the batch dtype.
-  const y = attention.forward(teacher, x);
   const target = allocFloat(dtype, B * T * d);
-  target.set(y.data);
+  const cfg = attentionConfig(teacher.config);
+  if (cfg.heads === 1 && cfg.d_out === d && teacher.tensors.W_V.data instanceof Float64Array) teacherTargets(teacher, xData, B, T, target);
+  else target.set(attention.forward(teacher, x).data);
   return { x, target, scored: Array.from({ length: T }, (_, t) => t) };
+}
+
+/**
+ * target[b,t,:] = y_t of eq. 1 for one float64 head, y_t = sum_{s<=t} v_s (q_t · k_s) with v = x W_Vᵀ, k = x W_Kᵀ,
+ * q = x W_Qᵀ (x [B, T, d], W_V [d_out, d], W_K, W_Q [d_key, d]), then rounded into `target` [B, T, d_out]. Bit for bit
+ * what `attention.forward` computes with the float64 reference kernels (same products, same summation order, the
+ * zero products above the causal diagonal skipped: adding them never changes a sum), ~10x faster.
+ */
+function teacherTargets(teacher: Params<AttentionConfig>, x: Float, B: number, T: number, target: Float): void {
+  const { d, d_key: dk, d_out: dv } = attentionConfig(teacher.config);
+  const WV = Float64Array.from(teacher.tensors.W_V.data);
+  const WK = Float64Array.from(teacher.tensors.W_K.data);
+  const WQ = Float64Array.from(teacher.tensors.W_Q.data);
+  const xs = new Float64Array(T * d);
+  const v = new Float64Array(T * dv), kk = new Float64Array(T * dk), q = new Float64Array(T * dk);
+  const sc = new Float64Array(T), y = new Float64Array(T * dv);
+  for (let b = 0; b < B; b++) {
+    const xo = b * T * d;
+    for (let i = 0; i < T * d; i++) xs[i] = x[xo + i];
+    project(v, xs, WV, T, d, dv);
+    project(kk, xs, WK, T, d, dk);
+    project(q, xs, WQ, T, d, dk);
+    for (let t = 0; t < T; t++) {
+      if (dk === 4) {
+        // the same sums unrolled (a leading 0 + only changes the sign of a zero, which the final 0 + undoes)
+        const q0 = q[4 * t], q1 = q[4 * t + 1], q2 = q[4 * t + 2], q3 = q[4 * t + 3];
+        for (let s = 0; s <= t; s++) sc[s] = 0 + (q0 * kk[4 * s] + q1 * kk[4 * s + 1] + q2 * kk[4 * s + 2] + q3 * kk[4 * s + 3]);
+      } else {
+        for (let s = 0; s <= t; s++) {
+          let a = 0;
+          for (let p = 0; p < dk; p++) a += q[t * dk + p] * kk[s * dk + p];
+          sc[s] = 0 + a;
+        }
+      }
+      if (dv === 4) {
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (let s = 0; s <= t; s++) {
+          const w = sc[s];
+          a0 += w * v[4 * s];
+          a1 += w * v[4 * s + 1];
+          a2 += w * v[4 * s + 2];
+          a3 += w * v[4 * s + 3];
+        }
+        y[4 * t] = 0 + a0;
+        y[4 * t + 1] = 0 + a1;
+        y[4 * t + 2] = 0 + a2;
+        y[4 * t + 3] = 0 + a3;
+      } else {
+        for (let j = 0; j < dv; j++) {
+          let a = 0;
+          for (let s = 0; s <= t; s++) a += sc[s] * v[s * dv + j];
+          y[t * dv + j] = 0 + a;
+        }
+      }
+    }
+    const yo = b * T * dv;
+    for (let i = 0; i < T * dv; i++) target[yo + i] = y[i];
+  }
+}
+
+/** out[t, j] = 0 + Σ_p x[t, p] W[j, p] (p ascending): the float64 reference mmNT's arithmetic, x [T, d], W [rows, d]. */
+function project(out: Float64Array, x: Float64Array, W: Float64Array, T: number, d: number, rows: number): void {
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < rows; j++) {
+      let s = 0;
+      for (let p = 0; p < d; p++) s += x[t * d + p] * W[j * d + p];
+      out[t * rows + j] = 0 + s;
+    }
+  }
 }
 
 /**

@@ -18,6 +18,8 @@ import type { Float, Tensor } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import type { AdamWConfig, AdamWState } from "./adamw.ts";
 import { adamwInit, adamwUpdate, isRecurrentName } from "./adamw.ts";
+import type { ShardEngine } from "./parallel.ts";
+import { createShardEngine, kernelsForThreads } from "./parallel.ts";
 import { isLambdaName, lambdaFromNu, nuFromLambda, nuGradient, trainedName } from "./param.ts";
 import { cosine, warmup } from "./schedule.ts";
 
@@ -148,6 +150,8 @@ export interface Trainer {
   dataRng: Rng;
   validation: Batch[];
   dOut: number;
+  /** The sharded forward/backward (src/train/parallel.ts): shards, threads, and a note when fewer threads run than asked. */
+  engine: ShardEngine;
 }
 
 /** Saved trainer state: what a checkpoint holds besides the config. */
@@ -163,9 +167,9 @@ export interface TrainerSnapshot {
  * A trainer for `cfg` on kernels `k`: streams split from the seed (setup, init, validation, data), the model
  * initialised by its family (or restored from `snapshot`), AdamW with the cosine schedule lr -> lr_final over the run.
  */
-export function createTrainer(cfg: TrainConfig, k: Kernels, snapshot?: TrainerSnapshot): Trainer {
+export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: TrainerSnapshot): Trainer {
   const task = getTask(cfg.task);
-  const { dIn, dOut } = task.dims(cfg.task_config);
+  const { dIn, dOut, T } = task.dims(cfg.task_config);
   const { family, config } = resolveModel(cfg, dIn, dOut);
   if (!family.backward) throw new Error(`model "${family.name}" cannot be trained yet (no backward pass)`);
   const root = Rng.fromSeed(cfg.seed);
@@ -175,6 +179,8 @@ export function createTrainer(cfg: TrainConfig, k: Kernels, snapshot?: TrainerSn
   const dataRng = root.split();
   const setup = task.setup(setupRng, cfg.task_config);
   const init = family.init(initRng, config, cfg.dtype);
+  // threads > 1 on the fast backend: fresh kernels over a shared memory (the passed kernels stay untouched)
+  const { k, threads, note, build } = kernelsForThreads(kernels, cfg.threads);
 
   const trainable: Record<string, Float> = {};
   const tensors: Record<string, Tensor> = {};
@@ -216,15 +222,25 @@ export function createTrainer(cfg: TrainConfig, k: Kernels, snapshot?: TrainerSn
   for (let left = cfg.val_size; left > 0; left -= cfg.batch) {
     validation.push(task.validationBatch(valRng, cfg.task_config, setup, Math.min(cfg.batch, left), cfg.dtype));
   }
+  const params: Params = { family: family.name, config, tensors };
+  const engine = createShardEngine({ k, family, params, batch: cfg.batch, T, dIn, dOut, threads: cfg.threads, note, build });
   const tr: Trainer = {
-    cfg, k, task, setup, family,
-    params: { family: family.name, config, tensors },
+    cfg, k, task, setup, family, params,
     trainable, opt, adam,
     dataRng: snapshot ? Rng.fromState(snapshot.rng) : dataRng,
-    validation, dOut,
+    validation, dOut, engine,
   };
+  if (threads > 1) engines.register(tr, engine);
   syncLambda(tr);
   return tr;
+}
+
+/** Worker threads of trainers nobody holds any more are stopped (closeTrainer does it at once). */
+const engines = new FinalizationRegistry<ShardEngine>((e) => e.close());
+
+/** Stops a trainer's worker threads (a no-op on 1 thread); the trainer cannot step afterwards. */
+export function closeTrainer(tr: Trainer): void {
+  tr.engine.close();
 }
 
 /** Recomputes every model `lambda` from its trained `nu` (lambda = exp(-exp(nu))). */
@@ -239,29 +255,30 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** One optimizer step on a fresh batch: forward, loss (1/2 MSE), backward, nu chain rule, AdamW. Returns loss and lr. */
+/**
+ * One optimizer step on a fresh batch: forward, loss L = ½ mean (y - target)² and backward over the batch's shards
+ * (tr.engine, summed in shard order: the same numbers on 1 or 2 threads), nu chain rule, AdamW. Returns loss and lr.
+ */
 export function trainStep(tr: Trainer): { loss: number; lr: number } {
-  const { k, family, params } = tr;
-  const batch = tr.task.batch(tr.dataRng, tr.cfg.task_config, tr.setup, tr.cfg.batch, tr.cfg.dtype);
-  const mark = k.mark();
-  try {
-    const { y, cache } = family.forwardCached!(params, batch.x, k);
-    const dy = k.alloc(y.length);
-    const loss = mseLoss(y, batch, tr.dOut, dy);
-    if (!Number.isFinite(loss)) throw new NonFiniteLossError(tr.opt.step + 1, loss);
-    const { grads } = family.backward!(params, cache, dy, k);
-    const g: Record<string, Float> = {};
-    for (const [name, grad] of Object.entries(grads)) {
-      const tn = trainedName(name);
-      if (isLambdaName(name)) nuGradient(grad, tr.trainable[tn], params.tensors[name].data);
-      g[tn] = grad;
-    }
-    const lr = adamwUpdate(tr.adam, tr.opt, tr.trainable, g);
-    syncLambda(tr);
-    return { loss, lr };
-  } finally {
-    k.release(mark);
+  return trainStepOn(tr, tr.task.batch(tr.dataRng, tr.cfg.task_config, tr.setup, tr.cfg.batch, tr.cfg.dtype));
+}
+
+/** trainStep on a given batch (x [B, T, d_in], the trainer's B and T) instead of the next one of the data stream. */
+export function trainStepOn(tr: Trainer, batch: Batch): { loss: number; lr: number } {
+  const { params } = tr;
+  const { sse, n, grads } = tr.engine.step(batch);
+  const loss = (0.5 * sse) / n;
+  if (!Number.isFinite(loss)) throw new NonFiniteLossError(tr.opt.step + 1, loss);
+  const g: Record<string, Float> = {};
+  for (const name in grads) {
+    const grad = grads[name];
+    const tn = trainedName(name);
+    if (isLambdaName(name)) nuGradient(grad, tr.trainable[tn], params.tensors[name].data);
+    g[tn] = grad;
   }
+  const lr = adamwUpdate(tr.adam, tr.opt, tr.trainable, g);
+  syncLambda(tr);
+  return { loss, lr };
 }
 
 /** Mean loss over the fixed validation set (sequence-weighted over its batches). */

@@ -1,0 +1,283 @@
+/**
+ * Sweeps (Node): a preset's run drafts -> RunSpecs with stable ids -> run directories OUT/runs/<id>.
+ *
+ * - Ids: `<slug>-<hash>`, the hash being the first 10 hex digits of sha256 over the canonical JSON of the parsed
+ *   TrainConfig without `threads` (1 and 2 threads train bit-identically), so the same config and seed always land
+ *   in the same directory, on any machine, in any shard.
+ * - Shards: `partition(runs, n)` assigns runs to n shards greedily by cost (largest first, to the least loaded shard,
+ *   ties to the lowest index): deterministic, balanced, the same on every machine of a batch job.
+ * - A run directory is finished when it has summary.json (and analysis.json when the run asks for the analysis);
+ *   a directory with a checkpoint resumes (`runTraining --resume`), one without is started again from scratch.
+ * - Local workers: `runSweep` with `workers > 1` forks that many processes (src/experiments/worker.ts), each running
+ *   its share of the runs (the same cost partition as shards) and reporting progress over IPC.
+ */
+import { createHash } from "node:crypto";
+import { fork } from "node:child_process";
+import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../io/files.ts";
+import type { Kernels } from "../kernels/types.ts";
+import { getTask } from "../tasks/registry.ts";
+import type { MetricsLine, Progress } from "../train/run.ts";
+import { parseMetrics, runTraining } from "../train/run.ts";
+import { parseTrainConfig, resolveModel } from "../train/loop.ts";
+import type { TrainConfig } from "../train/loop.ts";
+import { analyzeRun } from "./analysis.ts";
+import type { RunDraft, RunSpec } from "./types.ts";
+
+/** JSON with object keys sorted at every level: the canonical form the run ids hash. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The parsed config of a draft, every default written out, without `threads` (not part of a run's identity). */
+export function identityConfig(raw: Record<string, unknown>): Record<string, unknown> {
+  const { threads: _t, ...rest } = parseTrainConfig({ ...raw, threads: 1 }) as unknown as Record<string, unknown>;
+  return rest;
+}
+
+/** Trainable parameter count of a parsed TrainConfig's model (sum of its tensor sizes). */
+export function paramCount(cfg: TrainConfig): number {
+  const { dIn, dOut } = getTask(cfg.task).dims(cfg.task_config);
+  const { family, config } = resolveModel(cfg, dIn, dOut);
+  let n = 0;
+  for (const shape of Object.values(family.shapes(config as never))) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** A draft's stable id: `<slug>-<10 hex digits of sha256(canonical identity config)>`. */
+export function runId(draft: RunDraft): string {
+  const h = createHash("sha256").update(canonicalJson(identityConfig(draft.config))).digest("hex").slice(0, 10);
+  return `${draft.slug}-${h}`;
+}
+
+/** Drafts -> RunSpecs (ids, parsed configs, costs), duplicates (same id) dropped, order kept. */
+export function expandRuns(drafts: readonly RunDraft[]): RunSpec[] {
+  const out: RunSpec[] = [];
+  const seen = new Set<string>();
+  for (const d of drafts) {
+    const parsed = identityConfig(d.config);
+    const id = `${d.slug}-${createHash("sha256").update(canonicalJson(parsed)).digest("hex").slice(0, 10)}`;
+    if (seen.has(id)) {
+      const prev = out.find((r) => r.id === id)!;
+      prev.analyze ||= d.analyze;
+      continue;
+    }
+    seen.add(id);
+    const cfg = parseTrainConfig({ ...d.config, threads: 1 });
+    const params = paramCount(cfg);
+    const T = Number((cfg.task_config as { T?: number }).T ?? 1);
+    out.push({ ...d, id, parsed, steps: cfg.steps, params, cost: cfg.steps * cfg.batch * T * (params + 2000) }); // + per-step overhead that does not scale with size
+  }
+  return out;
+}
+
+/** Parses `i/n` (0 <= i < n) as given to `--shard`; throws a one-line message otherwise. */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) throw new Error(`expected i/n with 0 <= i < n (e.g. 0/4), got ${JSON.stringify(text)}`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index >= count) throw new Error(`expected i/n with 0 <= i < n (e.g. 0/4), got ${JSON.stringify(text)}`);
+  return { index, count };
+}
+
+/** Splits runs into n shards: largest cost first to the least-loaded shard (ties: lowest index); each shard keeps run order. */
+export function partition<T extends { cost: number }>(runs: readonly T[], n: number): T[][] {
+  const order = runs.map((r, i) => i).sort((a, b) => runs[b].cost - runs[a].cost || a - b);
+  const load = new Array<number>(n).fill(0);
+  const owner = new Array<number>(runs.length);
+  for (const i of order) {
+    let best = 0;
+    for (let s = 1; s < n; s++) if (load[s] < load[best]) best = s;
+    owner[i] = best;
+    load[best] += runs[i].cost;
+  }
+  const shards: T[][] = Array.from({ length: n }, () => []);
+  runs.forEach((r, i) => shards[owner[i]].push(r));
+  return shards;
+}
+
+/** State of a run directory: absent, finished (summary + analysis if asked), trained (analysis missing), resumable, or stale (no checkpoint). */
+export type RunState = "absent" | "finished" | "trained" | "resumable" | "stale";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where a run lives: OUT/runs/<id>. */
+export function runDir(out: string, id: string): string {
+  return join(out, "runs", id);
+}
+
+/** The state of run `spec`'s directory under `out` (see RunState). */
+export async function runState(out: string, spec: Pick<RunSpec, "id" | "analyze">): Promise<RunState> {
+  const dir = runDir(out, spec.id);
+  if (!(await exists(dir))) return "absent";
+  if (await exists(join(dir, "summary.json"))) return spec.analyze && !(await exists(join(dir, "analysis.json"))) ? "trained" : "finished";
+  if (await exists(join(dir, "checkpoint.safetensors"))) return "resumable";
+  return "stale";
+}
+
+/** Progress events of a sweep (in-process or from a worker over IPC). */
+export type SweepEvent =
+  | { type: "start"; id: string; steps: number; resumed: boolean }
+  | { type: "progress"; id: string; step: number; steps: number; loss: number; val_loss: number }
+  | { type: "log"; id: string; line: MetricsLine }
+  | { type: "done"; id: string; skipped: boolean; elapsed_s: number; val_loss: number }
+  | { type: "analysis-failed"; id: string; message: string };
+
+/** How runOne / runSweep execute runs. */
+export interface ExecOptions {
+  out: string;
+  kernels: (cfg: TrainConfig) => Kernels;
+  /** Threads per run (TrainConfig.threads; bit-identical results for 1 and 2). */
+  threads?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: SweepEvent) => void;
+}
+
+/**
+ * Brings one run to "finished": skips it if finished, resumes it if it has a checkpoint, starts it again if its
+ * directory holds no checkpoint, then runs the analysis when asked. Refuses a directory trained with another config.
+ * Returns false when interrupted by the signal.
+ */
+export async function runOne(spec: RunSpec, opts: ExecOptions): Promise<boolean> {
+  const dir = runDir(opts.out, spec.id);
+  let state = await runState(opts.out, spec);
+  if (state === "finished") {
+    opts.onEvent?.({ type: "done", id: spec.id, skipped: true, elapsed_s: 0, val_loss: NaN });
+    return true;
+  }
+  if (state === "resumable" || state === "trained") await checkSameConfig(dir, spec);
+  if (state === "stale") {
+    await rm(dir, { recursive: true, force: true });
+    state = "absent";
+  }
+  const t0 = performance.now();
+  if (state !== "trained") {
+    await mkdir(join(opts.out, "runs"), { recursive: true });
+    opts.onEvent?.({ type: "start", id: spec.id, steps: spec.steps, resumed: state === "resumable" });
+    const s = await runTraining(state === "resumable" ? {} : { ...spec.config, threads: opts.threads ?? 1 }, {
+      out: dir,
+      resume: state === "resumable",
+      kernels: opts.kernels,
+      signal: opts.signal,
+      onProgress: (p: Progress) => opts.onEvent?.({ type: "progress", id: spec.id, step: p.step, steps: p.steps, loss: p.loss, val_loss: p.val_loss }),
+      onLog: (line) => opts.onEvent?.({ type: "log", id: spec.id, line }),
+    });
+    if (s.interrupted) return false;
+  }
+  if (spec.analyze) {
+    try {
+      const a = await analyzeRun(dir);
+      if (a) await writeFileAtomic(join(dir, "analysis.json"), JSON.stringify(a, null, 1) + "\n");
+    } catch (e) {
+      opts.onEvent?.({ type: "analysis-failed", id: spec.id, message: (e as Error).message.split("\n")[0] });
+    }
+  }
+  const summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8")) as { val_loss: number };
+  opts.onEvent?.({ type: "done", id: spec.id, skipped: false, elapsed_s: (performance.now() - t0) / 1000, val_loss: summary.val_loss });
+  return true;
+}
+
+/** Throws when DIR/config.json is not the config `spec` describes (a run id collision or a hand-edited directory). */
+async function checkSameConfig(dir: string, spec: RunSpec): Promise<void> {
+  let saved: Record<string, unknown>;
+  try {
+    saved = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
+  } catch {
+    return; // runTraining reports a missing or broken config.json itself
+  }
+  const { threads: _t, ...rest } = saved;
+  if (canonicalJson(rest) !== canonicalJson(spec.parsed)) {
+    throw new Error(`${dir}: config.json differs from the preset's config for ${spec.id}; move the directory away or use another --out`);
+  }
+}
+
+/** Runs `runs` one after another in this process; stops early (returning false) when the signal aborts. */
+export async function runSequential(runs: readonly RunSpec[], opts: ExecOptions): Promise<boolean> {
+  for (const r of runs) {
+    if (opts.signal?.aborted) return false;
+    if (!(await runOne(r, opts))) return false;
+  }
+  return true;
+}
+
+/** Default worker count: one per core (each run single-threaded). */
+export function defaultWorkers(): number {
+  return Math.max(1, cpus().length);
+}
+
+/** The worker module next to this file (.ts under tsx, .js in dist/). */
+function workerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  return join(here, "..", here.endsWith(".ts") ? "worker.ts" : "worker.js");
+}
+
+/**
+ * Runs `runs` on `workers` local processes (forked src/experiments/worker.ts, the cost partition of `partition`),
+ * forwarding their events. Resolves true when every worker finished its share; false when interrupted; rejects on
+ * a worker's error (the other workers finish their current run's checkpoint first).
+ */
+export async function runWorkers(runs: readonly RunSpec[], workers: number, opts: ExecOptions & { kernelsName?: string }): Promise<boolean> {
+  const shares = partition(runs, Math.max(1, Math.min(workers, runs.length))).filter((s) => s.length > 0);
+  if (shares.length <= 1) return runSequential(shares[0] ?? [], opts);
+  const results = await Promise.allSettled(
+    shares.map(
+      (share) =>
+        new Promise<boolean>((resolve, reject) => {
+          const child = fork(workerPath(), [], { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+          let failed: string | undefined;
+          let ok = false;
+          const abort = () => child.connected && child.send({ type: "abort" });
+          opts.signal?.addEventListener("abort", abort, { once: true });
+          child.on("message", (m: { type: string; message?: string; ok?: boolean } & Record<string, unknown>) => {
+            if (m.type === "error") failed = m.message;
+            else if (m.type === "finished") ok = !!m.ok;
+            else opts.onEvent?.(m as unknown as SweepEvent);
+          });
+          child.on("exit", (code) => {
+            opts.signal?.removeEventListener("abort", abort);
+            if (failed !== undefined) reject(new Error(failed));
+            else if (code !== 0 && !opts.signal?.aborted) reject(new Error(`a worker process exited with code ${code}`));
+            else resolve(ok);
+          });
+          child.send({ type: "run", runs: share, out: opts.out, threads: opts.threads ?? 1 });
+        }),
+    ),
+  );
+  const err = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  if (err) throw err.reason;
+  return results.every((r) => r.status === "fulfilled" && r.value);
+}
+
+/** Reads a run's metrics.jsonl (empty when missing). */
+export async function readMetrics(dir: string): Promise<MetricsLine[]> {
+  try {
+    return parseMetrics(await readFile(join(dir, "metrics.jsonl"), "utf8"));
+  } catch {
+    return [];
+  }
+}
+
+/** Run ids present under OUT/runs (finished or not). */
+export async function listRunDirs(out: string): Promise<string[]> {
+  try {
+    return (await readdir(join(out, "runs"))).sort();
+  } catch {
+    return [];
+  }
+}

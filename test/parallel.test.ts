@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { kernelsFor } from "../src/cli/kernels.ts";
+import { ref32, ref64 } from "../src/kernels/reference.ts";
+import type { Kernels } from "../src/kernels/types.ts";
+import { getFamily } from "../src/models/registry.ts";
+import { Rng } from "../src/rng.ts";
+import { teacherStudent } from "../src/tasks/teacher-student.ts";
+import { mseLoss } from "../src/tasks/types.ts";
+import type { Float } from "../src/tensor.ts";
+import type { Trainer } from "../src/train/loop.ts";
+import { closeTrainer, createTrainer, parseTrainConfig, resolveModel, trainStep } from "../src/train/loop.ts";
+import { kernelsForThreads, shardBounds, shardCount, shardLoss, threadShards } from "../src/train/parallel.ts";
+
+const open: Trainer[] = [];
+after(() => open.forEach(closeTrainer));
+const trainer = (raw: Record<string, unknown>, k: Kernels = kernelsFor("f32")): Trainer => {
+  const tr = createTrainer(parseTrainConfig(raw), k);
+  open.push(tr);
+  return tr;
+};
+const tiny = (model: string, extra: Record<string, unknown> = {}) => ({
+  task: "teacher-student", task_config: { d: 2, T: 8 }, model,
+  model_config: model === "gated-rnn" ? { hidden: 8, output_gating: 8 } : { hidden: 8 }, steps: 100, batch: 16, seed: 5, val_size: 16, ...extra,
+});
+/** Runs n steps, returns the losses and a copy of the trained parameters. */
+const run = (tr: Trainer, n: number) => {
+  const losses: number[] = [];
+  for (let i = 0; i < n; i++) losses.push(trainStep(tr).loss);
+  return { losses, params: Object.fromEntries(Object.entries(tr.trainable).map(([k, v]) => [k, Array.from(v)])) };
+};
+
+test("shards: fixed count for 1 and 2 threads, contiguous bounds covering the batch, threads take shards in order", () => {
+  assert.equal(shardCount(1, 64), 2);
+  assert.equal(shardCount(2, 64), 2);
+  assert.equal(shardCount(4, 64), 4);
+  assert.equal(shardCount(2, 1), 1);
+  for (const [B, S] of [[64, 2], [15, 2], [7, 4], [1, 1]]) {
+    let next = 0;
+    for (let s = 0; s < S; s++) {
+      const [b0, b1] = shardBounds(B, S, s);
+      assert.equal(b0, next);
+      assert.ok(b1 - b0 >= Math.floor(B / S) && b1 - b0 <= Math.ceil(B / S));
+      next = b1;
+    }
+    assert.equal(next, B);
+  }
+  assert.deepEqual([0, 1].map((t) => threadShards(2, 2, t)), [[0, 1], [1, 2]]);
+  assert.deepEqual(threadShards(2, 1, 0), [0, 2]);
+});
+
+test("shardLoss: the shards' squared-error sums give mseLoss and its dL/dy, for all and for query-only scoring", () => {
+  const rng = Rng.fromSeed(1);
+  for (const scored of [[0, 1, 2, 3, 4], [4]]) {
+    const B = 5, T = 5, dOut = 3, S = scored.length;
+    const y = rng.fillNormal(new Float64Array(B * T * dOut));
+    const batch = { x: { shape: [B, T, 2], data: new Float64Array(B * T * 2) }, target: rng.fillNormal(new Float64Array(B * S * dOut)), scored };
+    const want = new Float64Array(y.length);
+    const loss = mseLoss(y, batch, dOut, want);
+    const n = B * S * dOut;
+    let sse = 0;
+    const dy = new Float64Array(y.length);
+    for (let s = 0; s < 2; s++) {
+      const [b0, b1] = shardBounds(B, 2, s);
+      sse += shardLoss(y.subarray(b0 * T * dOut, b1 * T * dOut), batch.target.subarray(b0 * S * dOut, b1 * S * dOut), scored, b1 - b0, T, dOut, n, dy.subarray(b0 * T * dOut, b1 * T * dOut));
+    }
+    assert.ok(Math.abs((0.5 * sse) / n - loss) <= 1e-15 * loss);
+    assert.deepEqual(dy, want);
+  }
+});
+
+test("training at 1 and 2 threads is identical bit for bit (gated RNN, LSTM on an odd batch)", () => {
+  for (const [model, extra] of [["gated-rnn", {}], ["lstm", { batch: 15 }]] as const) {
+    const one = trainer({ ...tiny(model, extra), threads: 1 });
+    const two = trainer({ ...tiny(model, extra), threads: 2 });
+    assert.equal(one.engine.threads, 1);
+    assert.equal(two.engine.threads, 2, two.engine.note);
+    assert.equal(one.engine.shards, two.engine.shards);
+    assert.equal(one.engine.kernels, two.engine.kernels);
+    const a = run(one, 25);
+    const b = run(two, 25);
+    assert.ok(a.losses.every((l, i) => Object.is(l, b.losses[i])), `${model}: losses differ`);
+    assert.deepEqual(a.params, b.params, `${model}: parameters differ`);
+    const mean = (xs: number[]) => xs.reduce((u, v) => u + v, 0) / xs.length;
+    assert.ok(mean(a.losses.slice(-5)) < mean(a.losses.slice(0, 5)), `${model}: the loss decreases`);
+  }
+});
+
+test("fast-kernel training follows the float32 reference kernels over 100 steps", () => {
+  for (const model of ["gated-rnn", "lru"]) {
+    const fast = trainer(tiny(model));
+    const ref = trainer({ ...tiny(model), backend: "reference" }, ref32);
+    const a = run(fast, 100);
+    const b = run(ref, 100);
+    for (let i = 0; i < 100; i++) assert.ok(Math.abs(a.losses[i] - b.losses[i]) <= 1e-5 * b.losses[i], `${model} step ${i + 1}: ${a.losses[i]} vs ${b.losses[i]}`);
+    for (const [name, p] of Object.entries(a.params)) {
+      const q = b.params[name];
+      for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - q[i]) <= 1e-5 * Math.max(1, Math.abs(q[i])), `${model} ${name}[${i}]: ${p[i]} vs ${q[i]}`);
+    }
+    assert.ok(a.losses[99] < 0.5 * a.losses[0], `${model}: trains`);
+  }
+});
+
+test("fast float32 gradients match the float64 reference for every trainable family within 1e-3", () => {
+  const fast = kernelsForThreads(kernelsFor("f32"), 1).k; // the build training runs on
+  const rng = Rng.fromSeed(9);
+  const cases: [string, Record<string, unknown>][] = [
+    ["gated-rnn", { model_config: { hidden: 12, output_gating: 10 } }],
+    ["gated-rnn-dense", { model_config: { hidden: 6, output_gating: 5 } }],
+    ["attention", {}],
+    ["lru", { model_config: { hidden: 7 } }],
+    ["lru-in-out", { model_config: { hidden: 7, width: 5 } }],
+    ["lru-in-skip", { model_config: { hidden: 7, width: 5 } }],
+    ["lstm", { model_config: { hidden: 9 } }],
+    ["gru", { model_config: { hidden: 9 } }],
+    ["gated-rnn", { layers: 2, width: 6, model_config: { hidden: 7, output_gating: 5 } }],
+  ];
+  for (const [model, extra] of cases) {
+    const cfg = parseTrainConfig({ task: "teacher-student", task_config: { d: 3, T: 6 }, model, ...extra });
+    const { family, config } = resolveModel(cfg, 3, 3);
+    const p64 = family.init(rng.split(), config, "f64");
+    const p32 = { ...p64, tensors: Object.fromEntries(Object.entries(p64.tensors).map(([n, t]) => [n, { shape: t.shape, data: Float32Array.from(t.data) }])) };
+    for (const t of Object.values(p64.tensors)) t.data.set(Float32Array.from(t.data)); // the same (f32-representable) weights
+    const x = Float32Array.from(rng.fillNormal(new Float64Array(4 * 6 * 3)));
+    const dy = Float32Array.from(rng.fillNormal(new Float64Array(4 * 6 * 3)));
+    const grads = (k: Kernels, params: typeof p64, xs: Float, d: Float) => {
+      const { cache } = family.forwardCached!(params, { shape: [4, 6, 3], data: xs }, k);
+      const g = family.backward!(params, cache, d, k).grads;
+      return Object.fromEntries(Object.entries(g).map(([n, v]) => [n, Float64Array.from(v)]));
+    };
+    const mark = fast.mark();
+    const want = grads(ref64, p64, Float64Array.from(x), Float64Array.from(dy));
+    const got = grads(fast, p32, x, dy);
+    fast.release(mark);
+    let total = 0;
+    for (const g of Object.values(want)) for (const v of g) total += v * v;
+    for (const [name, g] of Object.entries(want)) {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < g.length; i++) {
+        num += (got[name][i] - g[i]) ** 2;
+        den += g[i] ** 2;
+      }
+      const rel = Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-3 * Math.sqrt(total));
+      assert.ok(rel <= 1e-3, `${model}${extra.layers ? " stack" : ""} d${name}: relative error ${rel}`);
+    }
+  }
+});
+
+test("teacher-student targets: the fast teacher is eq. 1 of the float64 reference bit for bit", () => {
+  const c = { d: 4, T: 32 };
+  const teacher = teacherStudent.setup(Rng.fromSeed(1), c);
+  const attention = getFamily("attention");
+  for (const dtype of ["f32", "f64"] as const) {
+    const b = teacherStudent.batch(Rng.fromSeed(2), c, teacher, 8, dtype);
+    const y = attention.forward(teacher, b.x).data;
+    assert.deepEqual(Array.from(b.target), Array.from(dtype === "f32" ? Float32Array.from(y) : y));
+  }
+});
+
+test("threads: a trainer that was closed refuses to step; the reference backend runs its shards on 1 thread", () => {
+  const tr = trainer({ ...tiny("gated-rnn"), threads: 2 });
+  trainStep(tr);
+  closeTrainer(tr);
+  assert.throws(() => trainStep(tr), /threads were closed/);
+  const ref = trainer({ ...tiny("gated-rnn"), backend: "reference", threads: 2 }, ref32);
+  assert.equal(ref.engine.threads, 1);
+  assert.match(ref.engine.note, /1 thread/);
+});
