@@ -210,8 +210,11 @@ def main():
         opt.step()
         return loss
 
-    for _ in range(a.warmup):
+    w0 = time.perf_counter()
+    i = 0
+    while i < a.warmup or time.perf_counter() - w0 < 1.5:  # as `gra bench`: warmup steps, at least 1.5 s
         step()
+        i += 1
     times = []
     for _ in range(a.steps):
         t0 = time.perf_counter()

@@ -9,6 +9,7 @@ import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
 import { kernelsFor } from "./kernels.ts";
 
+/** `gra bench`: median ms of one training step, GFLOP/s = exact FLOPs / time, peak RSS (src/bench/bench.ts). */
 export const benchCommand = defineCommand({
   name: "bench",
   summary: "time one training step (forward + backward + AdamW): ms/step, GFLOP/s, peak RSS",
@@ -24,7 +25,7 @@ export const benchCommand = defineCommand({
     outputGating: opt.int("output-gating rows M (gated-rnn; default = hidden)", { min: 1, max: 1 << 14 }),
     threads: opt.int("threads (main + worker threads over one shared memory)", { min: 1, max: 64, default: 1 }),
     steps: opt.int("timed steps", { min: 1, max: 1e6, default: 200 }),
-    warmup: opt.int("untimed warm-up steps", { min: 0, max: 1e6, default: 30 }),
+    warmup: opt.int("untimed warm-up steps (continued for at least 1.5 s; 0 = none)", { min: 0, max: 1e6, default: 30 }),
     batch: opt.int("sequences per batch", { min: 1, max: 1 << 16, default: 64 }),
     json: opt.flag("print one JSON object"),
   },

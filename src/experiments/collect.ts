@@ -1,7 +1,8 @@
 /**
  * Collecting (Node): reads whatever runs have finished under OUT/runs back into RunRecords, and writes a preset's
  * results: results.json (records without curves, the preset's numbers and tables), results.csv (one row per run:
- * tags, losses, timings and the analysis' scalar fields), figures/<name>.svg + .png, and report.html.
+ * tags, losses, timings and the analysis' scalar fields), figures/<name>.svg + .png + .vl.json (the Vega-Lite spec),
+ * and report.html.
  * Nothing here depends on which machine or shard produced a run: collecting after 3 shards gives the same files as
  * collecting after one unsharded invocation (timings aside).
  */
@@ -142,6 +143,7 @@ export async function writeResults(preset: Preset, runs: readonly RunSpec[], out
     svgs[f.name] = svg;
     const path = join(opts.dir, "figures", `${f.name}.svg`);
     await writeFileAtomic(path, svg);
+    await writeFileAtomic(join(opts.dir, "figures", `${f.name}.vl.json`), JSON.stringify(f.spec) + "\n"); // for vega-embed (web page)
     figures.push(path);
     if (opts.png !== false) {
       const pngPath = join(opts.dir, "figures", `${f.name}.png`);

@@ -185,7 +185,9 @@ export const CTRL = {
 } as const;
 /** Bytes of error text per worker. */
 export const ERR_BYTES = 1024;
+/** ctrl[CMD]: run a step. */
 export const CMD_STEP = 1;
+/** ctrl[CMD]: leave the loop (the worker exits). */
 export const CMD_EXIT = 2;
 /** Most worker threads (the control block's size). */
 export const MAX_THREADS = 64;

@@ -12,7 +12,7 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Float, Tensor } from "../tensor.ts";
 import type { TrainConfig, Trainer, TrainerSnapshot } from "./loop.ts";
 import {
-  createTrainer, evaluate, exportParams, NonFiniteLossError, parseTrainConfig, snapshotTrainer, trainStep, zeroPredictorLoss,
+  closeTrainer, createTrainer, evaluate, exportParams, NonFiniteLossError, parseTrainConfig, snapshotTrainer, trainStep, zeroPredictorLoss,
 } from "./loop.ts";
 
 /** One metrics.jsonl line: `loss` is the mean training loss over the steps since the previous log point. */
@@ -174,9 +174,11 @@ export async function runTraining(raw: Record<string, unknown>, opts: RunOptions
 
   const k = opts.kernels(cfg);
   const arenaMark = k.mark();
+  const tr = createTrainer(cfg, k, restored?.snap);
   try {
-    return await trainIn(dir, cfg, createTrainer(cfg, k, restored?.snap), restored, metrics, opts);
+    return await trainIn(dir, cfg, tr, restored, metrics, opts);
   } finally {
+    closeTrainer(tr); // stops its worker threads now rather than at garbage collection
     k.release(arenaMark); // the trainer's buffers live in the kernels' arena for this run only
   }
 }
