@@ -159,6 +159,33 @@ function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number, dense
   return { y, cache: { B, T, z, gxIn, gmIn, h, gxOut, gmOut, g } };
 }
 
+/** Gradients of one gating product out = (A Xᵀ) ⊙ (A Mᵀ): dFx, dFm [r, n] w.r.t. its two factors; dX, dM [n, kd]. */
+interface GateGrads { dFx: Float; dFm: Float; dX: Float; dM: Float }
+
+/**
+ * Backward of the gating product of eq. 2 given dOut [r, n] and the forward factors gx = A Xᵀ, gm = A Mᵀ:
+ * dFx = dOut ⊙ gm, dFm = dOut ⊙ gx, dX = dFxᵀ A, dM = dFmᵀ A (A [r, kd]).
+ */
+function gateBackward(k: Kernels, dOut: Float, gx: Float, gm: Float, A: Float, r: number, kd: number, n: number): GateGrads {
+  const dFx = scratch(k, r * n);
+  const dFm = scratch(k, r * n);
+  k.mul(dFx, dOut, gm, r * n);
+  k.mul(dFm, dOut, gx, r * n);
+  const dX = scratch(k, n * kd);
+  const dM = scratch(k, n * kd);
+  k.mmTN(dX, dFx, A, n, r, kd);
+  k.mmTN(dM, dFm, A, n, r, kd);
+  return { dFx, dFm, dX, dM };
+}
+
+/** The gating product's input gradient dA [r, kd] = dFx X + dFm M. */
+function gateInputGrad(k: Kernels, g: GateGrads, X: Float, M: Float, r: number, kd: number, n: number): Float {
+  const dA = scratch(k, r * kd);
+  k.mm(dA, g.dFx, X, r, n, kd);
+  k.mm(dA, g.dFm, M, r, n, kd, true);
+  return dA;
+}
+
 /**
  * Backward of eq. 2 (reverse order of forwardCore): dreadout = dyᵀ g; dg = dy readout; d(out_x) = (dg ⊙ gmOut)ᵀ h,
  * d(out_m) = (dg ⊙ gxOut)ᵀ h; dh = (dg ⊙ gmOut) out_x + (dg ⊙ gxOut) out_m; du = reverse scan of dh;
@@ -175,17 +202,8 @@ function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boo
   k.mmTN(dReadout, dy, c.g, dOut, R, M);
   const dg = scratch(k, R * M);
   k.mm(dg, dy, v.readout, R, dOut, M);
-  const dgx = scratch(k, R * M);
-  const dgm = scratch(k, R * M);
-  k.mul(dgx, dg, c.gmOut, R * M);
-  k.mul(dgm, dg, c.gxOut, R * M);
-  const dOutX = scratch(k, M * N);
-  const dOutM = scratch(k, M * N);
-  k.mmTN(dOutX, dgx, c.h, M, R, N);
-  k.mmTN(dOutM, dgm, c.h, M, R, N);
-  const du = scratch(k, R * N);
-  k.mm(du, dgx, v.outX, R, M, N);
-  k.mm(du, dgm, v.outM, R, M, N, true);
+  const gOut = gateBackward(k, dg, c.gxOut, c.gmOut, c.h, R, N, M);
+  const du = gateInputGrad(k, gOut, v.outX, v.outM, R, N, M);
   const dRec = k.alloc(dense ? N * N : N);
   if (dense) {
     denseScanReverse(k, du, du, v.rec, B, T, N);
@@ -204,28 +222,19 @@ function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boo
     for (let b = 0; b < B; b++) prod.fill(0, b * T * N, (b * T + 1) * N);
     k.sumRows(dRec, prod, R, N);
   }
-  const dgxIn = scratch(k, R * N);
-  const dgmIn = scratch(k, R * N);
-  k.mul(dgxIn, du, c.gmIn, R * N);
-  k.mul(dgmIn, du, c.gxIn, R * N);
-  const dInX = scratch(k, N * D);
-  const dInM = scratch(k, N * D);
-  k.mmTN(dInX, dgxIn, c.z, N, R, D);
-  k.mmTN(dInM, dgmIn, c.z, N, R, D);
+  const gIn = gateBackward(k, du, c.gxIn, c.gmIn, c.z, R, D, N);
   // dx on first use only: training a single layer never reads it (saves two [R, N]·[N, d+1] products); a stack reads
   // it at once, within the caller's arena scope like every other buffer here
   let dx: Float | undefined;
   const inputGrad = (): Float => {
     if (dx) return dx;
-    const dz = scratch(k, R * D);
-    k.mm(dz, dgxIn, v.inX, R, N, D);
-    k.mm(dz, dgmIn, v.inM, R, N, D, true);
+    const dz = gateInputGrad(k, gIn, v.inX, v.inM, R, D, N);
     dx = scratch(k, R * dIn);
     for (let r = 0; r < R; r++) for (let j = 0; j < dIn; j++) dx[r * dIn + j] = dz[r * D + j];
     return dx;
   };
   return {
-    grads: { in_x: dInX, in_m: dInM, [dense ? "A" : "lambda"]: dRec, out_x: dOutX, out_m: dOutM, readout: dReadout },
+    grads: { in_x: gIn.dX, in_m: gIn.dM, [dense ? "A" : "lambda"]: dRec, out_x: gOut.dX, out_m: gOut.dM, readout: dReadout },
     get dx() {
       return inputGrad();
     },
