@@ -16,8 +16,10 @@ import { int } from "../config.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Float } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
-import { constInit, defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
+import { defaultKernels, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
 import type { Cache, Gradients, ModelFamily, Params } from "./types.ts";
+import type { CellViews } from "./gate-cell.ts";
+import { cellInit, cellShapes, cellViews, cellWeightGrads, inputProjections, onesOf, sigmoidPrime, toBatchMajor, toTimeMajor } from "./gate-cell.ts";
 
 /** Config of one GRU layer (eqs. 16-19) with a linear readout: x_t [d_in] -> h_t [hidden] -> y_t [d_out]. */
 export interface GruConfig {
@@ -39,55 +41,11 @@ export const gruSchema: Schema<GruConfig> = {
 /** Reset gate r, update gate z, candidate h (the tensor-name suffixes of eqs. 16-18). */
 const GATES = ["r", "z", "h"] as const;
 type Gate = (typeof GATES)[number];
+type Views = CellViews<Gate>;
+const shapesFor = (c: GruConfig) => cellShapes(GATES, c);
+const views = (k: Kernels, p: Params<GruConfig>): Views => cellViews(k, p, GATES);
 
-function shapesFor(c: GruConfig): Record<string, number[]> {
-  const N = c.hidden;
-  const out: Record<string, number[]> = {};
-  for (const q of GATES) out[`U_${q}`] = [N, c.d_in];
-  for (const q of GATES) out[`V_${q}`] = [N, N];
-  for (const q of GATES) out[`b_${q}`] = [N];
-  out.readout = [c.d_out, N];
-  return out;
-}
 
-interface Views {
-  U: Record<Gate, Float>;
-  V: Record<Gate, Float>;
-  b: Record<Gate, Float>;
-  readout: Float;
-  N: number;
-  dIn: number;
-  dOut: number;
-}
-
-function views(k: Kernels, p: Params<GruConfig>): Views {
-  const t = p.tensors;
-  const U = {} as Record<Gate, Float>;
-  const V = {} as Record<Gate, Float>;
-  const b = {} as Record<Gate, Float>;
-  for (const q of GATES) {
-    U[q] = onBackend(k, t[`U_${q}`].data);
-    V[q] = onBackend(k, t[`V_${q}`].data);
-    b[q] = onBackend(k, t[`b_${q}`].data);
-  }
-  return { U, V, b, readout: onBackend(k, t.readout.data), N: p.config.hidden, dIn: p.config.d_in, dOut: p.config.d_out };
-}
-
-/**
- * Input half of every pre-activation for R rows of x [R, d_in]: P_q [R, N] = x U_qᵀ + b_q, q in r, z, h.
- * The bias is broadcast with one rank-1 product (a column of ones times b_qᵀ), so ±inf biases stay ±inf.
- */
-function inputProjections(k: Kernels, v: Views, x: Float, rows: number): Record<Gate, Float> {
-  const ones = k.alloc(rows);
-  ones.fill(1);
-  const P = {} as Record<Gate, Float>;
-  for (const q of GATES) {
-    P[q] = k.alloc(rows * v.N);
-    k.mmNT(P[q], x, v.U[q], rows, v.dIn, v.N); // x U_qᵀ
-    k.mmNT(P[q], ones, v.b[q], rows, 1, v.N, true); // + b_q in every row
-  }
-  return P;
-}
 
 /**
  * One step of eqs. 16-19 for B rows: a[q] [B, N] holds U_q x_t + b_q on entry and r_t, z_t, h̃_t on exit; reads
@@ -110,32 +68,8 @@ function cell(k: Kernels, v: Views, a: Record<Gate, Float>, hPrev: Float, hOut: 
   k.add(hOut, hOut, tmp, n); // h_t                  (19)
 }
 
-/** A buffer of n ones in k's memory. */
-function onesOf(k: Kernels, n: number): Float {
-  const o = k.alloc(n);
-  o.fill(1);
-  return o;
-}
 
-/** Batch-major [B, T, n] -> time-major [T, B, n] (row (b, t) to row t·B + b; plain copy, converts dtype). */
-function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * n, (b * T + t + 1) * n), (t * B + b) * n);
-  }
-}
-/** Time-major [T, B, n] -> batch-major [B, T, n] (the inverse copy of toTimeMajor). */
-function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) dst.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
-  }
-}
 
-/** out = s ⊙ (1 - s) = σ'(a) for s = σ(a), n entries (0 exactly where s is 0 or 1, i.e. a = ±inf). */
-function sigmoidPrime(k: Kernels, out: Float, s: Float, ones: Float, n: number): void {
-  k.scale(out, s, -1, n);
-  k.add(out, out, ones, n);
-  k.mul(out, out, s, n);
-}
 
 /**
  * Activations of one training forward, time-major: row t·B + b is sequence b at step t+1. act[q] [T·B, N] are r, z,
@@ -161,7 +95,7 @@ function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number): { y:
   const S = B * N; // one time step's block
   const xT = k.alloc(R * dIn);
   toTimeMajor(xT, x, B, T, dIn);
-  const act = inputProjections(k, v, xT, R); // pre-activations, turned into activations step by step
+  const act = inputProjections(k, v, GATES, xT, R); // pre-activations, turned into activations step by step
   const RH = k.alloc(R * N);
   const Hs = k.alloc(R * N + S);
   const tmp = k.alloc(S);
@@ -244,16 +178,7 @@ function backwardCore(k: Kernels, v: Views, c: GruCache, dy: Float): Gradients {
   }
   // Weight and input gradients over all T·B rows.
   const grads: Record<string, Float> = { readout: dReadout };
-  const dxT = k.alloc(R * dIn);
-  GATES.forEach((q, i) => {
-    grads[`U_${q}`] = k.alloc(N * dIn);
-    k.mmTN(grads[`U_${q}`], dA[q], xT, N, R, dIn);
-    grads[`V_${q}`] = k.alloc(N * N);
-    k.mmTN(grads[`V_${q}`], dA[q], q === "h" ? RH : Hprev, N, R, N);
-    grads[`b_${q}`] = k.alloc(N);
-    k.sumRows(grads[`b_${q}`], dA[q], R, N);
-    k.mm(dxT, dA[q], v.U[q], R, N, dIn, i > 0);
-  });
+  const dxT = cellWeightGrads(k, v, GATES, dA, xT, (q) => (q === "h" ? RH : Hprev), R, grads);
   const dx = k.alloc(R * dIn);
   toBatchMajor(dx, dxT, B, T, dIn);
   return { grads, dx };
@@ -270,15 +195,7 @@ export const gru: ModelFamily<GruConfig> = {
   schema: gruSchema,
   dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
   shapes: shapesFor,
-  init(rng, c, dtype = "f64") {
-    const N = c.hidden;
-    const tensors: Params<GruConfig>["tensors"] = {};
-    for (const q of GATES) tensors[`U_${q}`] = normalInit(rng.split(), [N, c.d_in], dtype);
-    for (const q of GATES) tensors[`V_${q}`] = normalInit(rng.split(), [N, N], dtype);
-    for (const q of GATES) tensors[`b_${q}`] = constInit([N], dtype, 0);
-    tensors.readout = normalInit(rng.split(), [c.d_out, N], dtype);
-    return { family: "gru", config: { ...c }, tensors };
-  },
+  init: (rng, c, dtype = "f64") => ({ family: "gru", config: { ...c }, tensors: cellInit(rng, GATES, c, dtype, () => 0) }),
   forward(p, x, k = defaultKernels(p)) {
     const [B, T] = seqDims(x, p.config.d_in, "gru");
     const mark = k.mark();
@@ -303,7 +220,7 @@ export const gru: ModelFamily<GruConfig> = {
     try {
       const v = views(k, p);
       const N = v.N;
-      const a = inputProjections(k, v, onBackend(k, x.data), B); // U_q x_t + b_q, the step's pre-activation
+      const a = inputProjections(k, v, GATES, onBackend(k, x.data), B); // U_q x_t + b_q, the step's pre-activation
       const h = k.alloc(B * N);
       h.set(state.h.subarray(0, B * N));
       cell(k, v, a, h, h, k.alloc(B * N), k.alloc(B * N), onesOf(k, B * N), B); // in place: h becomes h_t

@@ -18,8 +18,10 @@ import { int } from "../config.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Float } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
-import { constInit, defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
+import { defaultKernels, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
 import type { Cache, Gradients, ModelFamily, Params } from "./types.ts";
+import type { CellViews } from "./gate-cell.ts";
+import { cellInit, cellShapes, cellViews, cellWeightGrads, inputProjections, onesOf, sigmoidPrime, tanhPrime, toBatchMajor, toTimeMajor } from "./gate-cell.ts";
 
 /** Config of one LSTM layer (eqs. 10-15) with a linear readout: x_t [d_in] -> h_t, c_t [hidden] -> y_t [d_out]. */
 export interface LstmConfig {
@@ -41,55 +43,11 @@ export const lstmSchema: Schema<LstmConfig> = {
 /** The four gates of eqs. 10-14, in the order of the tensor names: forget, candidate, candidate gate, output. */
 const GATES = ["f", "c", "g", "o"] as const;
 type Gate = (typeof GATES)[number];
+type Views = CellViews<Gate>;
+const shapesFor = (c: LstmConfig) => cellShapes(GATES, c);
+const views = (k: Kernels, p: Params<LstmConfig>): Views => cellViews(k, p, GATES);
 
-function shapesFor(c: LstmConfig): Record<string, number[]> {
-  const N = c.hidden;
-  const out: Record<string, number[]> = {};
-  for (const q of GATES) out[`U_${q}`] = [N, c.d_in];
-  for (const q of GATES) out[`V_${q}`] = [N, N];
-  for (const q of GATES) out[`b_${q}`] = [N];
-  out.readout = [c.d_out, N];
-  return out;
-}
 
-interface Views {
-  U: Record<Gate, Float>;
-  V: Record<Gate, Float>;
-  b: Record<Gate, Float>;
-  readout: Float;
-  N: number;
-  dIn: number;
-  dOut: number;
-}
-
-function views(k: Kernels, p: Params<LstmConfig>): Views {
-  const t = p.tensors;
-  const U = {} as Record<Gate, Float>;
-  const V = {} as Record<Gate, Float>;
-  const b = {} as Record<Gate, Float>;
-  for (const q of GATES) {
-    U[q] = onBackend(k, t[`U_${q}`].data);
-    V[q] = onBackend(k, t[`V_${q}`].data);
-    b[q] = onBackend(k, t[`b_${q}`].data);
-  }
-  return { U, V, b, readout: onBackend(k, t.readout.data), N: p.config.hidden, dIn: p.config.d_in, dOut: p.config.d_out };
-}
-
-/**
- * Input half of every gate's pre-activation for R rows of x [R, d_in]: P_q [R, N] = x U_qᵀ + b_q, q in f, c, g, o.
- * The bias is broadcast with one rank-1 product (a column of ones times b_qᵀ), so ±inf biases stay ±inf.
- */
-function inputProjections(k: Kernels, v: Views, x: Float, rows: number): Record<Gate, Float> {
-  const ones = k.alloc(rows);
-  ones.fill(1);
-  const P = {} as Record<Gate, Float>;
-  for (const q of GATES) {
-    P[q] = k.alloc(rows * v.N);
-    k.mmNT(P[q], x, v.U[q], rows, v.dIn, v.N); // x U_qᵀ
-    k.mmNT(P[q], ones, v.b[q], rows, 1, v.N, true); // + b_q in every row
-  }
-  return P;
-}
 
 /**
  * One step of eqs. 10-15 for B rows: a[q] [B, N] holds U_q x_t + b_q on entry and the gate activations f_t, c̃_t,
@@ -112,31 +70,7 @@ function cell(
   k.mul(hOut, a.o, tc, n); // h_t = o_t ⊙ tanh(c_t)   (15)
 }
 
-/** Batch-major [B, T, n] -> time-major [T, B, n] (row (b, t) to row t·B + b; plain copy, converts dtype). */
-function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * n, (b * T + t + 1) * n), (t * B + b) * n);
-  }
-}
-/** Time-major [T, B, n] -> batch-major [B, T, n] (the inverse copy of toTimeMajor). */
-function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) dst.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
-  }
-}
 
-/** out = s ⊙ (1 - s) = σ'(a) for s = σ(a), n entries (0 exactly where s is 0 or 1, i.e. a = ±inf). */
-function sigmoidPrime(k: Kernels, out: Float, s: Float, ones: Float, n: number): void {
-  k.scale(out, s, -1, n);
-  k.add(out, out, ones, n);
-  k.mul(out, out, s, n);
-}
-/** out = 1 - t ⊙ t = tanh'(a) for t = tanh(a), n entries (0 exactly where t = ±1). */
-function tanhPrime(k: Kernels, out: Float, t: Float, ones: Float, n: number): void {
-  k.mul(out, t, t, n);
-  k.scale(out, out, -1, n);
-  k.add(out, out, ones, n);
-}
 
 /**
  * Activations of one training forward, time-major: row t·B + b is sequence b at step t+1. act[q] [T·B, N] are the
@@ -163,7 +97,7 @@ function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number): { y:
   const S = B * N; // one time step's block
   const xT = k.alloc(R * dIn);
   toTimeMajor(xT, x, B, T, dIn);
-  const act = inputProjections(k, v, xT, R); // pre-activations, turned into activations step by step
+  const act = inputProjections(k, v, GATES, xT, R); // pre-activations, turned into activations step by step
   const Hs = k.alloc(R * N + S);
   const Cs = k.alloc(R * N + S);
   const tanhC = k.alloc(R * N);
@@ -204,8 +138,7 @@ function backwardCore(k: Kernels, v: Views, c: LstmCache, dy: Float): Gradients 
   const dH = k.alloc(n);
   k.mm(dH, dyT, v.readout, R, dOut, N); // dL/dh_t through y_t only
   // Local derivative factors for all rows at once (they do not depend on the recurrence).
-  const ones = k.alloc(n);
-  ones.fill(1);
+  const ones = onesOf(k, n);
   const Ko = k.alloc(n); // tanh(c_t) ⊙ σ'(o)
   sigmoidPrime(k, Ko, act.o, ones, n);
   k.mul(Ko, Ko, tanhC, n);
@@ -243,16 +176,7 @@ function backwardCore(k: Kernels, v: Views, c: LstmCache, dy: Float): Gradients 
   }
   // Weight and input gradients over all T·B rows.
   const grads: Record<string, Float> = { readout: dReadout };
-  const dxT = k.alloc(R * dIn);
-  GATES.forEach((q, i) => {
-    grads[`U_${q}`] = k.alloc(N * dIn);
-    k.mmTN(grads[`U_${q}`], dA[q], xT, N, R, dIn);
-    grads[`V_${q}`] = k.alloc(N * N);
-    k.mmTN(grads[`V_${q}`], dA[q], Hprev, N, R, N);
-    grads[`b_${q}`] = k.alloc(N);
-    k.sumRows(grads[`b_${q}`], dA[q], R, N);
-    k.mm(dxT, dA[q], v.U[q], R, N, dIn, i > 0);
-  });
+  const dxT = cellWeightGrads(k, v, GATES, dA, xT, () => Hprev, R, grads);
   const dx = k.alloc(R * dIn);
   toBatchMajor(dx, dxT, B, T, dIn);
   return { grads, dx };
@@ -270,15 +194,7 @@ export const lstm: ModelFamily<LstmConfig> = {
   schema: lstmSchema,
   dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
   shapes: shapesFor,
-  init(rng, c, dtype = "f64") {
-    const N = c.hidden;
-    const tensors: Params<LstmConfig>["tensors"] = {};
-    for (const q of GATES) tensors[`U_${q}`] = normalInit(rng.split(), [N, c.d_in], dtype);
-    for (const q of GATES) tensors[`V_${q}`] = normalInit(rng.split(), [N, N], dtype);
-    for (const q of GATES) tensors[`b_${q}`] = constInit([N], dtype, q === "f" ? 1 : 0);
-    tensors.readout = normalInit(rng.split(), [c.d_out, N], dtype);
-    return { family: "lstm", config: { ...c }, tensors };
-  },
+  init: (rng, c, dtype = "f64") => ({ family: "lstm", config: { ...c }, tensors: cellInit(rng, GATES, c, dtype, (q) => (q === "f" ? 1 : 0)) }),
   forward(p, x, k = defaultKernels(p)) {
     const [B, T] = seqDims(x, p.config.d_in, "lstm");
     const mark = k.mark();
@@ -306,7 +222,7 @@ export const lstm: ModelFamily<LstmConfig> = {
     try {
       const v = views(k, p);
       const N = v.N;
-      const a = inputProjections(k, v, onBackend(k, x.data), B); // U_q x_t + b_q, the step's pre-activation
+      const a = inputProjections(k, v, GATES, onBackend(k, x.data), B); // U_q x_t + b_q, the step's pre-activation
       const h = k.alloc(B * N);
       const c = k.alloc(B * N);
       h.set(state.h.subarray(0, B * N));

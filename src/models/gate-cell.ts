@@ -1,0 +1,141 @@
+/**
+ * What the LSTM (eqs. 10-15) and GRU (eqs. 16-19) cells share: per-gate tensors U_q [N, d_in], V_q [N, N], b_q [N]
+ * plus readout [d_out, N], the input projections x U_qᵀ + b_q over all rows at once, the time-major layout their
+ * step loops use, and the derivatives of σ and tanh from their outputs.
+ */
+import type { Kernels } from "../kernels/types.ts";
+import type { Float } from "../tensor.ts";
+import type { Rng } from "../rng.ts";
+import type { DType } from "../tensor.ts";
+import { constInit, normalInit, onBackend } from "./common.ts";
+import type { Params } from "./types.ts";
+
+/** The widths every gate cell config has. */
+export interface CellConfig {
+  d_in: number;
+  hidden: number;
+  d_out: number;
+}
+
+/** Tensor shapes of a gate cell: U_q [N, d_in], V_q [N, N], b_q [N] for each gate q, readout [d_out, N]. */
+export function cellShapes(gates: readonly string[], c: CellConfig): Record<string, number[]> {
+  const N = c.hidden;
+  const out: Record<string, number[]> = {};
+  for (const q of gates) out[`U_${q}`] = [N, c.d_in];
+  for (const q of gates) out[`V_${q}`] = [N, N];
+  for (const q of gates) out[`b_${q}`] = [N];
+  out.readout = [c.d_out, N];
+  return out;
+}
+
+/** A gate cell's parameters as k's buffers, by gate. */
+export interface CellViews<G extends string> {
+  U: Record<G, Float>;
+  V: Record<G, Float>;
+  b: Record<G, Float>;
+  readout: Float;
+  N: number;
+  dIn: number;
+  dOut: number;
+}
+
+/** The parameter buffers of a gate cell in backend k's dtype. */
+export function cellViews<G extends string>(k: Kernels, p: Params<CellConfig>, gates: readonly G[]): CellViews<G> {
+  const t = p.tensors;
+  const U = {} as Record<G, Float>;
+  const V = {} as Record<G, Float>;
+  const b = {} as Record<G, Float>;
+  for (const q of gates) {
+    U[q] = onBackend(k, t[`U_${q}`].data);
+    V[q] = onBackend(k, t[`V_${q}`].data);
+    b[q] = onBackend(k, t[`b_${q}`].data);
+  }
+  return { U, V, b, readout: onBackend(k, t.readout.data), N: p.config.hidden, dIn: p.config.d_in, dOut: p.config.d_out };
+}
+
+/** A buffer of n ones in k's memory. */
+export function onesOf(k: Kernels, n: number): Float {
+  const o = k.alloc(n);
+  o.fill(1);
+  return o;
+}
+
+/**
+ * Input half of every gate's pre-activation for R rows of x [R, d_in]: P_q [R, N] = x U_qᵀ + b_q. The bias is
+ * broadcast with one rank-1 product (a column of ones times b_qᵀ), so ±inf biases stay ±inf.
+ */
+export function inputProjections<G extends string>(k: Kernels, v: CellViews<G>, gates: readonly G[], x: Float, rows: number): Record<G, Float> {
+  const ones = onesOf(k, rows);
+  const P = {} as Record<G, Float>;
+  for (const q of gates) {
+    P[q] = k.alloc(rows * v.N);
+    k.mmNT(P[q], x, v.U[q], rows, v.dIn, v.N); // x U_qᵀ
+    k.mmNT(P[q], ones, v.b[q], rows, 1, v.N, true); // + b_q in every row
+  }
+  return P;
+}
+
+/** Batch-major [B, T, n] -> time-major [T, B, n] (row (b, t) to row t·B + b; plain copy, converts dtype). */
+export function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * n, (b * T + t + 1) * n), (t * B + b) * n);
+  }
+}
+
+/** Time-major [T, B, n] -> batch-major [B, T, n] (the inverse copy of toTimeMajor). */
+export function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) dst.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
+  }
+}
+
+/** out = s ⊙ (1 - s) = σ'(a) for s = σ(a), n entries (0 exactly where s is 0 or 1, i.e. a = ±inf). */
+export function sigmoidPrime(k: Kernels, out: Float, s: Float, ones: Float, n: number): void {
+  k.scale(out, s, -1, n);
+  k.add(out, out, ones, n);
+  k.mul(out, out, s, n);
+}
+
+/** out = 1 - t ⊙ t = tanh'(a) for t = tanh(a), n entries (0 exactly where t = ±1). */
+export function tanhPrime(k: Kernels, out: Float, t: Float, ones: Float, n: number): void {
+  k.mul(out, t, t, n);
+  k.scale(out, out, -1, n);
+  k.add(out, out, ones, n);
+}
+
+/**
+ * Fresh gate-cell tensors: U_q, V_q, readout ~ N(0, 1/fan_in), b_q = bias(q) (drawn in the order U, V, readout so a
+ * seed gives the same weights as before this helper existed).
+ */
+export function cellInit(rng: Rng, gates: readonly string[], c: CellConfig, dtype: DType, bias: (q: string) => number): Params["tensors"] {
+  const N = c.hidden;
+  const tensors: Params["tensors"] = {};
+  for (const q of gates) tensors[`U_${q}`] = normalInit(rng.split(), [N, c.d_in], dtype);
+  for (const q of gates) tensors[`V_${q}`] = normalInit(rng.split(), [N, N], dtype);
+  for (const q of gates) tensors[`b_${q}`] = constInit([N], dtype, bias(q));
+  tensors.readout = normalInit(rng.split(), [c.d_out, N], dtype);
+  return tensors;
+}
+
+/**
+ * Weight and input gradients of a gate cell from the pre-activation gradients dA_q [R, N] (time-major rows):
+ * dU_q = dA_qᵀ x, dV_q = dA_qᵀ hPrev(q) (what V_q multiplied), db_q = sum_rows dA_q, dx = sum_q dA_q U_q [R, d_in].
+ * Writes into `grads` under the tensor names and returns dx (time-major).
+ */
+export function cellWeightGrads<G extends string>(
+  k: Kernels, v: CellViews<G>, gates: readonly G[], dA: Record<G, Float>, xT: Float, hPrev: (q: G) => Float, R: number,
+  grads: Record<string, Float>,
+): Float {
+  const { N, dIn } = v;
+  const dxT = k.alloc(R * dIn);
+  gates.forEach((q, i) => {
+    grads[`U_${q}`] = k.alloc(N * dIn);
+    k.mmTN(grads[`U_${q}`], dA[q], xT, N, R, dIn);
+    grads[`V_${q}`] = k.alloc(N * N);
+    k.mmTN(grads[`V_${q}`], dA[q], hPrev(q), N, R, N);
+    grads[`b_${q}`] = k.alloc(N);
+    k.sumRows(grads[`b_${q}`], dA[q], R, N);
+    k.mm(dxT, dA[q], v.U[q], R, N, dIn, i > 0);
+  });
+  return dxT;
+}
