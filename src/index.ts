@@ -35,3 +35,19 @@ export * from "./constructions/invariances.ts";
 export { constructModel, constructionTargets } from "./constructions/index.ts";
 
 export * from "./io/safetensors.ts";
+
+export * from "./analysis/index.ts";
+export { approximateConstructions, epsSweep, bestEps, defaultEpsList } from "./constructions/approximate.ts";
+export type { EpsRow, ApproximateConstruction } from "./constructions/approximate.ts";
+export { etaStar, gdLoss, optimalGdLoss, gdPredict } from "./tasks/closed-forms.ts";
+export { getTask, taskNames } from "./tasks/registry.ts";
+export { teacherStudent } from "./tasks/teacher-student.ts";
+export { iclRegression } from "./tasks/icl-regression.ts";
+export type { Task, Batch } from "./tasks/types.ts";
+export { mseLoss } from "./tasks/types.ts";
+export { parseTrainConfig, createTrainer, trainStep, evaluate, exportParams, closeTrainer } from "./train/loop.ts";
+export type { TrainConfig, Trainer } from "./train/loop.ts";
+export { adamwInit, adamwUpdate, isRecurrentName } from "./train/adamw.ts";
+export type { AdamWConfig, AdamWState } from "./train/adamw.ts";
+export { constant, cosine, warmup } from "./train/schedule.ts";
+export type { Schedule } from "./train/schedule.ts";

@@ -5,14 +5,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { analyzeGatedRnn, gatedRnnOutputsAt } from "../src/analysis/analyze.ts";
+import { analyzeGatedRnn, gatedRnnOutputsAt, gatedRnnStatesAt } from "../src/analysis/analyze.ts";
 import { canonicalize, groupCounts, neuronGroups } from "../src/analysis/groups.ts";
 import { gatedRnnIclPolynomials, gdAttention, gdGatedRnn, iclPolynomials } from "../src/analysis/icl.ts";
 import { mergeRows } from "../src/analysis/merge.ts";
 import {
   attentionPolynomial, firstLastPolynomials, gatedRnnPolynomial, instantaneousPolynomials, MonomialBasis, polyConst, polyEval, polyMul, polyVar, variableToken,
 } from "../src/analysis/polynomial.ts";
-import { pruneGatedRnn, selectNeurons } from "../src/analysis/prune.ts";
+import { functionalPrune, pruneGatedRnn, selectNeurons } from "../src/analysis/prune.ts";
 import { kvqScores, oneMinusR2, regressionFit } from "../src/analysis/scores.ts";
 import { heatmapColor } from "../src/analysis/figures.ts";
 import { commands } from "../src/cli/commands.ts";
@@ -251,6 +251,27 @@ describe("pruning, groups, canonical order", () => {
     // selectNeurons with everything is the identity
     const all = selectNeurons(p, Array.from({ length: p.config.hidden }, (_, i) => i), Array.from({ length: p.config.output_gating }, (_, i) => i));
     assert.deepEqual(Array.from(all.tensors.out_m.data), Array.from(p.tensors.out_m.data));
+  });
+
+  test("functional pruning removes units with sub-budget effects that the weight rule keeps (tiny nonzero weights)", () => {
+    const d = 3;
+    const { att, params } = teacher(d, 23);
+    const rng = Rng.fromSeed(24);
+    const p = padWithDead(constructGatedRnn(att, "compact"), rng, 3, 3);
+    for (const t of Object.values(p.tensors)) for (let i = 0; i < t.data.length; i++) if (t.data[i] === 0) t.data[i] = 1e-9 * (rng.uniform() - 0.5);
+    assert.equal(pruneGatedRnn(p, 1e-12).prunedHidden, 0);
+    const x = randn(rng, [8, 6, d]);
+    const scored = [0, 1, 2, 3, 4, 5];
+    const y = gatedRnnOutputsAt(p, x, scored);
+    const fp = functionalPrune(p, y, 1e-6, (q) => gatedRnnOutputsAt(q, x, scored), (q) => ({ h: gatedRnnStatesAt(q, x, scored), rows: 8 * 6 }));
+    assert.equal(fp.params.config.hidden, (d * (d + 1)) / 2 + d);
+    assert.equal(fp.params.config.output_gating, d * d);
+    assert.ok(fp.relError <= 1e-6);
+    assert.ok(relError(gatedRnn.forward(fp.params, x).data, attention.forward(params, x).data) < 1e-6);
+    const r = analyzeGatedRnn(p, params, { kind: "teacher-student", T: 6 }, { sequences: 8, tolerance: 1e-6, lambdaTolerance: 1e-6, pruning: "functional" });
+    assert.equal(r.pruning, "functional");
+    assert.deepEqual([r.pruned_hidden, r.pruned_output_gating, r.memory_neurons, r.forget_neurons], [6, 6, 6, 3]);
+    assert.ok(r.pruning_verified);
   });
 
   test("groups by lambda; canonical order keeps the function, puts memory -> forget first and finds the block structure", () => {

@@ -22,7 +22,7 @@ import { canonicalize, groupCounts } from "./groups.ts";
 import { gatedRnnIclPolynomials, gdAttention } from "./icl.ts";
 import { mergeRows } from "./merge.ts";
 import { firstLastPolynomials, instantaneousPolynomials } from "./polynomial.ts";
-import { pruneGatedRnn } from "./prune.ts";
+import { functionalPrune, pruneGatedRnn } from "./prune.ts";
 import { kvqScores } from "./scores.ts";
 
 /** What the model was trained on: decides the fresh sequences, the loss and the reference. */
@@ -40,10 +40,16 @@ export interface AnalysisOptions {
   seed?: number;
   /** Fresh sequences for losses and scores. Default 256 (teacher-student), 8192 (icl-regression). */
   sequences?: number;
+  /**
+   * "weights" (default): the dead-weight rule of Section 3.1 / CONVENTIONS.md. "functional": after it, also remove
+   * the units whose joint removal changes the outputs by at most `tolerance` (relative; `functionalPrune`), for
+   * models trained too briefly for their unused weights to reach zero.
+   */
+  pruning?: "weights" | "functional";
 }
 
 /** Defaults of `AnalysisOptions`. */
-export const analysisDefaults = { tolerance: 1e-3, lambdaTolerance: 1e-2, seed: 12345 } as const;
+export const analysisDefaults = { tolerance: 1e-3, lambdaTolerance: 1e-2, seed: 12345, pruning: "weights" } as const;
 
 /** App. B.2 merge summary (the arrays for Figure 2C are in `figures.kernels`). */
 export interface MergeSummary {
@@ -64,6 +70,8 @@ export interface AnalysisReport {
   model: GatedRnnConfig;
   tolerance: number;
   lambda_tolerance: number;
+  /** Which pruning produced the pruned model (AnalysisOptions.pruning). */
+  pruning: "weights" | "functional";
   seed: number;
   sequences: number;
   /** The model's loss on fresh sequences (teacher-student: against the teacher; icl: training distribution). */
@@ -180,6 +188,35 @@ export function gatedRnnOutputsAt(p: Params<GatedRnnConfig>, x: Tensor, scored: 
   return y;
 }
 
+/** Hidden states h [B·|scored|, N] of eq. 2 at the scored positions of x [B, T, d] (sequence-major, float64). */
+export function gatedRnnStatesAt(p: Params<GatedRnnConfig>, x: Tensor, scored: readonly number[]): Float64Array {
+  const [B, T, d] = x.shape;
+  const N = p.config.hidden;
+  const D = d + 1;
+  const { in_x, in_m, lambda } = p.tensors;
+  const S = scored.length;
+  const out = new Float64Array(B * S * N);
+  const h = new Float64Array(N);
+  const slot = new Int32Array(T).fill(-1);
+  scored.forEach((t, i) => (slot[t] = i));
+  for (let b = 0; b < B; b++) {
+    h.fill(0);
+    for (let t = 0; t < T; t++) {
+      const xo = (b * T + t) * d;
+      for (let n = 0; n < N; n++) {
+        let sx = in_x.data[n * D + d], sm = in_m.data[n * D + d];
+        for (let c = 0; c < d; c++) {
+          sx += in_x.data[n * D + c] * x.data[xo + c];
+          sm += in_m.data[n * D + c] * x.data[xo + c];
+        }
+        h[n] = lambda.data[n] * h[n] + sx * sm;
+      }
+      if (slot[t] >= 0) out.set(h, (b * S + slot[t]) * N);
+    }
+  }
+  return out;
+}
+
 /** The first `B` sequences of x [B0, T, d]. */
 function headSequences(x: Tensor, B: number): Tensor {
   const [B0, T, d] = x.shape;
@@ -212,7 +249,15 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
   const y = outputs(m64);
   const loss = mseLoss(y, batch, dOut);
 
-  const pr = pruneGatedRnn(m64, tol);
+  const pruning = opts.pruning ?? analysisDefaults.pruning;
+  const byWeights = pruneGatedRnn(m64, tol);
+  let pr = byWeights;
+  if (pruning === "functional") {
+    const fp = functionalPrune(byWeights.params, y, tol, outputs, (q) => ({ h: gatedRnnStatesAt(q, batch.x, batch.scored), rows: batch.x.shape[0] * batch.scored.length }));
+    const kept = (outer: number[], inner: number[]) => inner.map((i) => outer[i]);
+    const keptHidden = kept(byWeights.keptHidden, fp.keptHidden), keptRows = kept(byWeights.keptRows, fp.keptRows);
+    pr = { params: fp.params, keptHidden, keptRows, prunedHidden: m64.config.hidden - keptHidden.length, prunedOutputGating: m64.config.output_gating - keptRows.length };
+  }
   const prunedErr = relError(outputs(pr.params), y);
   const can = canonicalize(pr.params, lamTol, tol);
   const counts = groupCounts(can.groups);
@@ -238,6 +283,7 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
     model: { ...m64.config },
     tolerance: tol,
     lambda_tolerance: lamTol,
+    pruning,
     seed,
     sequences: B,
     loss,
@@ -294,7 +340,7 @@ export function formatReport(r: AnalysisReport, source = ""): string {
   const lines: string[] = [];
   lines.push(`${source ? source + ": " : ""}gated RNN d_in=${m.d_in}, N=${m.hidden}, M=${m.output_gating}, d_out=${m.d_out} (${r.kind}, ${r.sequences} fresh sequences, seed ${r.seed})`);
   lines.push(
-    `pruning (|w| <= ${r.tolerance}): ${r.pruned_hidden}/${m.hidden} hidden and ${r.pruned_output_gating}/${m.output_gating} output-gating neurons removed; ` +
+    `pruning (${r.pruning === "functional" ? `dead weights |w| <= ${r.tolerance}, then units whose removal changes outputs <= ${r.tolerance}` : `|w| <= ${r.tolerance}`}): ${r.pruned_hidden}/${m.hidden} hidden and ${r.pruned_output_gating}/${m.output_gating} output-gating neurons removed; ` +
       `${r.hidden_kept} + ${r.output_gating_kept} remain; output change ${e(r.pruned_output_rel_error)} (relative${r.pruning_verified ? "" : ", MORE than the tolerance: the removed weights mattered"})`,
   );
   lines.push(`neuron groups (lambda within ${r.lambda_tolerance} of 1 / 0): ${r.memory_neurons} memory, ${r.forget_neurons} forget, ${r.other_neurons} other`);

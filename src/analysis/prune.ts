@@ -121,3 +121,83 @@ export function pruneGatedRnn(p: P, tol: number): PruneResult {
   }
   return { params, keptHidden, keptRows, prunedHidden: N - keptHidden.length, prunedOutputGating: M - keptRows.length };
 }
+
+/** What `functionalPrune` removed on top of its input model. */
+export interface FunctionalPruneResult extends PruneResult {
+  /** max|y_pruned - y_ref| / max|y_ref| at the evaluated positions. */
+  relError: number;
+}
+
+/**
+ * Functional pruning, an alternative to the weight rule for models trained too briefly for their dead weights to
+ * reach zero: every hidden neuron and output-gating row of p gets its single-removal effect on the outputs
+ * (row r: |readout[:, r] g_r|; neuron n: the change of y when h_n = 0, both as max over positions / max|y_ref|, exact
+ * and computed in one pass), units are removed in increasing order of effect, and the longest prefix whose joint
+ * removal keeps max|y - y_ref| / max|y_ref| <= budget is kept (bisection, rechecked on the joint removal).
+ * `outputs(q)` evaluates a model [B, T, d_out] at the positions that matter; `h`/`g` come from `states(q)`.
+ */
+export function functionalPrune(
+  p: P, yRef: ArrayLike<number>, budget: number,
+  outputs: (q: P) => ArrayLike<number>, states: (q: P) => { h: Float64Array; rows: number },
+): FunctionalPruneResult {
+  const { hidden: N, output_gating: M, d_out: dOut } = p.config;
+  const t = p.tensors;
+  let scale = 0;
+  for (let i = 0; i < yRef.length; i++) scale = Math.max(scale, Math.abs(yRef[i]));
+  const { h, rows: R } = states(p); // h [R, N] at the evaluated positions
+  const effHidden = new Float64Array(N), effRow = new Float64Array(M);
+  const a = new Float64Array(M), m = new Float64Array(M), dy = new Float64Array(dOut);
+  for (let s = 0; s < R; s++) {
+    const hs = h.subarray(s * N, (s + 1) * N);
+    for (let r = 0; r < M; r++) {
+      let ax = 0, am = 0;
+      for (let n = 0; n < N; n++) {
+        ax += t.out_x.data[r * N + n] * hs[n];
+        am += t.out_m.data[r * N + n] * hs[n];
+      }
+      a[r] = ax;
+      m[r] = am;
+      for (let o = 0; o < dOut; o++) effRow[r] = Math.max(effRow[r], Math.abs(t.readout.data[o * M + r] * ax * am));
+    }
+    for (let n = 0; n < N; n++) {
+      if (hs[n] === 0) continue;
+      dy.fill(0);
+      for (let r = 0; r < M; r++) {
+        const dg = (a[r] - t.out_x.data[r * N + n] * hs[n]) * (m[r] - t.out_m.data[r * N + n] * hs[n]) - a[r] * m[r];
+        if (dg !== 0) for (let o = 0; o < dOut; o++) dy[o] += t.readout.data[o * M + r] * dg;
+      }
+      for (let o = 0; o < dOut; o++) effHidden[n] = Math.max(effHidden[n], Math.abs(dy[o]));
+    }
+  }
+  const units = [
+    ...Array.from({ length: N }, (_, n) => ({ kind: "h" as const, i: n, e: effHidden[n] })),
+    ...Array.from({ length: M }, (_, r) => ({ kind: "r" as const, i: r, e: effRow[r] })),
+  ].sort((u, v) => u.e - v.e);
+  const without = (k: number) => {
+    const gone = units.slice(0, k);
+    const hs = Array.from({ length: N }, (_, n) => n).filter((n) => !gone.some((u) => u.kind === "h" && u.i === n));
+    const rs = Array.from({ length: M }, (_, r) => r).filter((r) => !gone.some((u) => u.kind === "r" && u.i === r));
+    return { hs, rs };
+  };
+  const errOf = (k: number) => {
+    const { hs, rs } = without(k);
+    if (hs.length === 0 || rs.length === 0) return Infinity;
+    const y = outputs(selectNeurons(p, hs, rs));
+    let d = 0;
+    for (let i = 0; i < y.length; i++) d = Math.max(d, Math.abs(y[i] - yRef[i]));
+    return scale > 0 ? d / scale : d;
+  };
+  let lo = 0, hi = units.length; // errOf(lo) assumed within budget (checked below); find the largest such k
+  const e0 = errOf(0);
+  if (!(e0 <= budget)) hi = 0;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (errOf(mid) <= budget) lo = mid;
+    else hi = mid - 1;
+  }
+  const { hs, rs } = without(lo);
+  return {
+    params: selectNeurons(p, hs, rs), keptHidden: hs, keptRows: rs, prunedHidden: N - hs.length, prunedOutputGating: M - rs.length,
+    relError: errOf(lo),
+  };
+}

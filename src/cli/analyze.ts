@@ -26,6 +26,7 @@ export const analyzeCommand = defineCommand({
     json: opt.flag("print one JSON object instead of tables"),
     tolerance: opt.number("weights with |w| <= T count as zero (pruning, block structure)", { min: 0, default: analysisDefaults.tolerance }),
     lambdaTolerance: opt.number("memory neurons |lambda - 1| <= L, forget neurons |lambda| <= L", { min: 0, max: 0.5, default: analysisDefaults.lambdaTolerance }),
+    prune: opt.enum("weights: the dead-weight rule; functional: then also units whose joint removal changes outputs <= T (relative)", ["weights", "functional"] as const, { default: analysisDefaults.pruning }),
     seed: opt.int("seed of the fresh evaluation sequences", { min: 0, default: analysisDefaults.seed }),
     sequences: opt.int("fresh sequences (default 256 teacher-student, 8192 icl-regression)", { min: 8, max: 1 << 16 }),
     out: opt.path("also write the JSON report (with the figure arrays) to this file"),
@@ -33,7 +34,7 @@ export const analyzeCommand = defineCommand({
   async run(o, ctx) {
     const inputs = await loadAnalysisInputs(o.dir);
     const report = analyzeGatedRnn(inputs.model, inputs.reference, inputs.task, {
-      tolerance: o.tolerance, lambdaTolerance: o.lambdaTolerance, seed: o.seed, sequences: o.sequences,
+      tolerance: o.tolerance, lambdaTolerance: o.lambdaTolerance, seed: o.seed, sequences: o.sequences, pruning: o.prune,
     });
     const json = JSON.stringify({ dir: o.dir, source: inputs.source, ...report });
     if (o.out) await writeFileAtomic(o.out, json + "\n");

@@ -9,7 +9,7 @@ import { collectAll, executePlan, finishedCount, planRuns, shardRuns, writePlan 
 import { getPreset, presetNames, presets as allPresets } from "../experiments/presets.ts";
 import { fmtDuration } from "../experiments/report.ts";
 import type { SweepEvent } from "../experiments/sweep.ts";
-import { parseShard } from "../experiments/sweep.ts";
+import { parseShard, runState } from "../experiments/sweep.ts";
 import type { ReportTable } from "../experiments/types.ts";
 import { ref32, ref64 } from "../kernels/reference.ts";
 import { opt, UsageError } from "./args.ts";
@@ -127,6 +127,7 @@ class SweepProgress {
   }
 }
 
+/** `gra reproduce`: plan, train (workers / shards), analyse and collect a preset of the paper. */
 export const reproduceCommand = defineCommand({
   name: "reproduce",
   summary: "reproduce a table or figure of the paper end to end (runs, analysis, figures, report.html)",
@@ -166,7 +167,6 @@ export const reproduceCommand = defineCommand({
     const mine = shardRuns(all, shard);
 
     if (o.list) {
-      const { runState } = await import("../experiments/sweep.ts");
       const lines = [`${all.length} runs (${presets.map((p) => p.name).join(", ")}, scale ${scale})${shard ? `; shard ${shard.index}/${shard.count} has ${mine.length}` : ""}`];
       const shardOf = new Map<string, number>();
       if (shard) shardRuns(all, shard).forEach((r) => shardOf.set(r.id, shard!.index));
@@ -193,7 +193,7 @@ export const reproduceCommand = defineCommand({
       process.on("SIGINT", onSigint);
       process.on("SIGTERM", onSigint);
       const progress = new SweepProgress(new Map(mine.map((r) => [r.id, { cost: r.cost, steps: r.steps }])), mine.length, workers, ctx, false);
-      if (!o.json || true) ctx.stderr(`gra reproduce ${o.preset} --scale ${scale}: ${mine.length} run(s)${shard ? ` in shard ${shard.index}/${shard.count} (of ${all.length})` : ""} on ${workers} worker(s) x ${threads} thread(s) -> ${o.out}\n`);
+      ctx.stderr(`gra reproduce ${o.preset} --scale ${scale}: ${mine.length} run(s)${shard ? ` in shard ${shard.index}/${shard.count} (of ${all.length})` : ""} on ${workers} worker(s) x ${threads} thread(s) -> ${o.out}\n`);
       try {
         const ok = await executePlan(all, {
           out: o.out, scale, shard, workers, threads, signal: ac.signal,

@@ -148,8 +148,8 @@ export function heatmapFigure(o: { title: string; panels: HeatmapPanel[]; zeroTo
       data: { values },
       mark: { type: "rect", stroke: "white", strokeWidth: 0.5 },
       encoding: {
-        x: { field: "c", type: "ordinal", axis: cols > 24 ? { labels: false, ticks: false, title: null } : { title: null, labelExpr: "datum.value + 1", labelAngle: 0, labelFontSize: 9 } },
-        y: { field: "r", type: "ordinal", axis: rows > 40 ? { labels: false, ticks: false, title: null } : { title: null, labelExpr: "datum.value + 1", labelFontSize: 9 } },
+        x: { field: "col", type: "ordinal", sort: { field: "c", op: "min" }, axis: cols > 24 ? { labels: false, ticks: false, title: null } : { title: null, labelAngle: 0, labelFontSize: 9 } },
+        y: { field: "row", type: "ordinal", sort: { field: "r", op: "min" }, axis: rows > 40 ? { labels: false, ticks: false, title: null } : { title: null, labelFontSize: 9 } },
         color: { field: "color", type: "nominal", scale: null, legend: null },
         tooltip: [{ field: "row", title: "row" }, { field: "col", title: "col" }, { field: "v", title: "value", format: ".3e" }],
       },
