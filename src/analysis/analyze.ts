@@ -143,77 +143,75 @@ function freshBatch(task: AnalysisTask, reference: Params<AttentionConfig>, d: n
 }
 
 /**
+ * The hidden states of eq. 2 over x [B, T, d] in float64 (z = [x; 1], h_t = lambda ⊙ h_{t-1} + (in_x z)(in_m z)):
+ * calls visit(b, t, h) at every step with the state h_t [N] (reused: copy what you keep).
+ */
+function forEachState(p: Params<GatedRnnConfig>, x: Tensor, visit: (b: number, t: number, h: Float64Array) => void): void {
+  const [B, T, d] = x.shape;
+  const N = p.config.hidden;
+  const D = d + 1;
+  const { in_x, in_m, lambda } = p.tensors;
+  const h = new Float64Array(N);
+  for (let b = 0; b < B; b++) {
+    h.fill(0);
+    for (let t = 0; t < T; t++) {
+      const xo = (b * T + t) * d;
+      for (let n = 0; n < N; n++) {
+        let sx = in_x.data[n * D + d], sm = in_m.data[n * D + d];
+        for (let c = 0; c < d; c++) {
+          sx += in_x.data[n * D + c] * x.data[xo + c];
+          sm += in_m.data[n * D + c] * x.data[xo + c];
+        }
+        h[n] = lambda.data[n] * h[n] + sx * sm;
+      }
+      visit(b, t, h);
+    }
+  }
+}
+
+/**
  * Eq. 2's outputs at the scored positions only (zeros elsewhere), y [B, T, d_out] for x [B, T, d] in float64: the
  * recurrence runs over every token, the output gating only where the loss looks (the icl query), which makes the
  * icl losses ~6x cheaper than a full forward. Same numbers as `gatedRnn.forward` at those positions.
  */
 export function gatedRnnOutputsAt(p: Params<GatedRnnConfig>, x: Tensor, scored: readonly number[]): Float64Array {
-  const [B, T, d] = x.shape;
+  const [B, T] = x.shape;
   const { hidden: N, output_gating: M, d_out: dOut } = p.config;
-  const D = d + 1;
-  const { in_x, in_m, lambda, out_x, out_m, readout } = p.tensors;
+  const { out_x, out_m, readout } = p.tensors;
   const y = new Float64Array(B * T * dOut);
-  const h = new Float64Array(N);
   const g = new Float64Array(M);
   const isScored = new Uint8Array(T);
   for (const t of scored) isScored[t] = 1;
-  for (let b = 0; b < B; b++) {
-    h.fill(0);
-    for (let t = 0; t < T; t++) {
-      const xo = (b * T + t) * d;
+  forEachState(p, x, (b, t, h) => {
+    if (!isScored[t]) return;
+    for (let r = 0; r < M; r++) {
+      let a = 0, m = 0;
       for (let n = 0; n < N; n++) {
-        let sx = in_x.data[n * D + d], sm = in_m.data[n * D + d];
-        for (let c = 0; c < d; c++) {
-          sx += in_x.data[n * D + c] * x.data[xo + c];
-          sm += in_m.data[n * D + c] * x.data[xo + c];
-        }
-        h[n] = lambda.data[n] * h[n] + sx * sm;
+        a += out_x.data[r * N + n] * h[n];
+        m += out_m.data[r * N + n] * h[n];
       }
-      if (!isScored[t]) continue;
-      for (let r = 0; r < M; r++) {
-        let a = 0, m = 0;
-        for (let n = 0; n < N; n++) {
-          a += out_x.data[r * N + n] * h[n];
-          m += out_m.data[r * N + n] * h[n];
-        }
-        g[r] = a * m;
-      }
-      for (let o = 0; o < dOut; o++) {
-        let s = 0;
-        for (let r = 0; r < M; r++) s += readout.data[o * M + r] * g[r];
-        y[(b * T + t) * dOut + o] = s;
-      }
+      g[r] = a * m;
     }
-  }
+    for (let o = 0; o < dOut; o++) {
+      let s = 0;
+      for (let r = 0; r < M; r++) s += readout.data[o * M + r] * g[r];
+      y[(b * T + t) * dOut + o] = s;
+    }
+  });
   return y;
 }
 
 /** Hidden states h [B·|scored|, N] of eq. 2 at the scored positions of x [B, T, d] (sequence-major, float64). */
 export function gatedRnnStatesAt(p: Params<GatedRnnConfig>, x: Tensor, scored: readonly number[]): Float64Array {
-  const [B, T, d] = x.shape;
+  const [B, T] = x.shape;
   const N = p.config.hidden;
-  const D = d + 1;
-  const { in_x, in_m, lambda } = p.tensors;
   const S = scored.length;
   const out = new Float64Array(B * S * N);
-  const h = new Float64Array(N);
   const slot = new Int32Array(T).fill(-1);
   scored.forEach((t, i) => (slot[t] = i));
-  for (let b = 0; b < B; b++) {
-    h.fill(0);
-    for (let t = 0; t < T; t++) {
-      const xo = (b * T + t) * d;
-      for (let n = 0; n < N; n++) {
-        let sx = in_x.data[n * D + d], sm = in_m.data[n * D + d];
-        for (let c = 0; c < d; c++) {
-          sx += in_x.data[n * D + c] * x.data[xo + c];
-          sm += in_m.data[n * D + c] * x.data[xo + c];
-        }
-        h[n] = lambda.data[n] * h[n] + sx * sm;
-      }
-      if (slot[t] >= 0) out.set(h, (b * S + slot[t]) * N);
-    }
-  }
+  forEachState(p, x, (b, t, h) => {
+    if (slot[t] >= 0) out.set(h, (b * S + slot[t]) * N);
+  });
   return out;
 }
 

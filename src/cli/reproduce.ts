@@ -11,11 +11,11 @@ import { fmtDuration } from "../experiments/report.ts";
 import type { SweepEvent } from "../experiments/sweep.ts";
 import { parseShard, runState } from "../experiments/sweep.ts";
 import type { ReportTable } from "../experiments/types.ts";
-import { ref32, ref64 } from "../kernels/reference.ts";
 import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
 import type { CommandContext } from "./commands.ts";
-import { kernelsFor } from "./kernels.ts";
+import { onInterrupt } from "./interrupt.ts";
+import { kernelsForRun } from "./kernels.ts";
 import { progressView } from "./progress.ts";
 import type { ProgressView } from "./progress.ts";
 
@@ -182,29 +182,19 @@ export const reproduceCommand = defineCommand({
     let interrupted = false;
     if (!o.collect) {
       await writePlan(o.out, presets, scale, all, shard?.count ?? 1);
-      const ac = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        ctx.stderr("\ngra reproduce: interrupted, writing checkpoints (Ctrl-C again to quit at once); run the same command again to resume\n");
-        ac.abort();
-      };
-      process.on("SIGINT", onSigint);
-      process.on("SIGTERM", onSigint);
+      const interrupt = onInterrupt(ctx, "gra reproduce: interrupted, writing checkpoints (Ctrl-C again to quit at once); run the same command again to resume");
       const progress = new SweepProgress(new Map(mine.map((r) => [r.id, { cost: r.cost, steps: r.steps }])), mine.length, workers, ctx, false);
       ctx.stderr(`gra reproduce ${o.preset} --scale ${scale}: ${mine.length} run(s)${shard ? ` in shard ${shard.index}/${shard.count} (of ${all.length})` : ""} on ${workers} worker(s) x ${threads} thread(s) -> ${o.out}\n`);
       try {
         const ok = await executePlan(all, {
-          out: o.out, scale, shard, workers, threads, signal: ac.signal,
-          kernels: (cfg) => (cfg.backend === "fast" ? kernelsFor("f32") : cfg.dtype === "f64" ? ref64 : ref32),
+          out: o.out, scale, shard, workers, threads, signal: interrupt.signal,
+          kernels: kernelsForRun,
           onEvent: (e) => progress.handle(e),
         });
         interrupted = !ok;
       } finally {
         progress.stop();
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigint);
+        interrupt.dispose();
       }
       if (interrupted) {
         ctx.stderr(`gra reproduce: stopped; run the same command again to resume\n`);

@@ -1,11 +1,11 @@
 /** `gra train`: one training run in a run directory (see src/train/run.ts), with progress, Ctrl-C and --resume. */
 import { readFile } from "node:fs/promises";
-import { ref32, ref64 } from "../kernels/reference.ts";
 import { familyNames } from "../models/registry.ts";
 import { runTraining } from "../train/run.ts";
 import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
-import { kernelsFor } from "./kernels.ts";
+import { onInterrupt } from "./interrupt.ts";
+import { kernelsForRun } from "./kernels.ts";
 import { progressView } from "./progress.ts";
 
 export const trainCommand = defineCommand({
@@ -65,16 +65,7 @@ export const trainCommand = defineCommand({
     set("dtype", o.dtype);
     set("backend", o.backend);
 
-    const ac = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts++;
-      if (interrupts > 1) process.exit(130);
-      ctx.stderr("\ngra train: interrupted, writing a checkpoint (Ctrl-C again to quit at once)\n");
-      ac.abort();
-    };
-    process.on("SIGINT", onSigint);
-    process.on("SIGTERM", onSigint);
+    const interrupt = onInterrupt(ctx, "gra train: interrupted, writing a checkpoint (Ctrl-C again to quit at once)");
     let view: ReturnType<typeof progressView> | undefined;
     let lastStep = 0;
     let lastT = performance.now();
@@ -83,8 +74,8 @@ export const trainCommand = defineCommand({
       const s = await runTraining(raw, {
         out: o.out,
         resume: o.resume,
-        kernels: (cfg) => (cfg.backend === "fast" ? kernelsFor("f32") : cfg.dtype === "f64" ? ref64 : ref32),
-        signal: ac.signal,
+        kernels: kernelsForRun,
+        signal: interrupt.signal,
         onProgress(p) {
           view ??= progressView(p.steps, "train");
           const now = performance.now();
@@ -108,8 +99,7 @@ export const trainCommand = defineCommand({
       return s.interrupted ? 130 : 0;
     } finally {
       view?.stop();
-      process.off("SIGINT", onSigint);
-      process.off("SIGTERM", onSigint);
+      interrupt.dispose();
     }
   },
 });

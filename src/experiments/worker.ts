@@ -4,8 +4,7 @@
  * `{type: "finished", ok}` (ok = false when interrupted) or `{type: "error", message}`. `{type: "abort"}` (or
  * SIGINT/SIGTERM) makes the current run write its checkpoint and the worker stop.
  */
-import { kernelsFor } from "../cli/kernels.ts";
-import { ref32, ref64 } from "../kernels/reference.ts";
+import { kernelsForRun } from "../cli/kernels.ts";
 import { runSequential } from "./sweep.ts";
 import type { RunSpec } from "./types.ts";
 
@@ -25,7 +24,7 @@ process.on("message", (m: { type: string; runs?: RunSpec[]; out?: string; thread
     out: m.out!,
     threads: m.threads,
     signal: ac.signal,
-    kernels: (cfg) => (cfg.backend === "fast" ? kernelsFor("f32") : cfg.dtype === "f64" ? ref64 : ref32),
+    kernels: kernelsForRun,
     onEvent(e) {
       if (e.type === "progress") {
         const now = performance.now();
