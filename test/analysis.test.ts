@@ -111,7 +111,7 @@ describe("linalg additions", () => {
     const m = 30, n = 6, k = 3;
     const A = randn(rng, [m, n]).data;
     const B = randn(rng, [m, k]).data;
-    const { X, rank, residual } = lstsq(A, B, m, n, k);
+    const { rank, residual } = lstsq(A, B, m, n, k);
     assert.equal(rank, n);
     const AtR = matmul(transpose(A, m, n), residual, n, m, k);
     assert.ok(Math.max(...AtR.map(Math.abs)) < 1e-12, "Aᵀ r = 0");

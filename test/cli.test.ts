@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { opt, parseArgs, UsageError } from "../src/cli/args.ts";
-import { commands, defineCommand, makeTable, planned } from "../src/cli/commands.ts";
+import { defineCommand, makeTable, planned } from "../src/cli/commands.ts";
 import { runCli } from "../src/cli/main.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -128,7 +128,6 @@ export function mountTraining(root: HTMLElement): void {
   let phase: Phase = "loading";
   let teacher: AttWeights | null = null;
   let current: GatedWeights | null = null;
-  let currentStep = 0;
   let zeroLoss = NaN;
   const losses: [number, number][] = [];
   const vals: [number, number][] = [];
@@ -284,7 +283,6 @@ export function mountTraining(root: HTMLElement): void {
 
   const showWeights = (w: Record<string, WireTensor>, step: number) => {
     current = gatedWeightsFrom(w);
-    currentStep = step;
     student.show(current);
     drawCharts();
   };

@@ -5,12 +5,9 @@
  * construction with its default eps (where the measured error is smallest). Error = max|y_rnn - y_ref| / max|y_ref|
  * on x ~ N(0, I), T = 8 (shared/notes/constructions.md).
  */
-import { parseConfig } from "../config.ts";
 import { attention, attentionConfig } from "../models/attention.ts";
 import type { AttentionConfig } from "../models/attention.ts";
 import { getFamily } from "../models/registry.ts";
-import type { StackConfig } from "../models/stack.ts";
-import { seqDims } from "../models/common.ts";
 import type { Params } from "../models/types.ts";
 import { Rng } from "../rng.ts";
 import type { Tensor } from "../tensor.ts";

@@ -15,7 +15,6 @@
  * Platform-neutral: Node modules are reached through `process.getBuiltinModule` only when threads are asked for.
  */
 import { createFastKernelsSync } from "../kernels/fast.ts";
-import type { FastKernels } from "../kernels/fast.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { ModelFamily, Params } from "../models/types.ts";
 import type { Batch } from "../tasks/types.ts";
