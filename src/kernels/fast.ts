@@ -275,6 +275,17 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
     }
   }
 
+  /** Runs one kernel call: its pointers (scratch copies of foreign arrays) are made inside fn; then outputs copied back and scratch released. */
+  function scoped(fn: () => void): void {
+    const t = top;
+    try {
+      fn();
+      flush();
+    } finally {
+      done(t);
+    }
+  }
+
   /** Ends a call: forget the scratch bookkeeping and release scratch memory back to `mark`. */
   function done(mark: number): void {
     top = mark;
@@ -323,51 +334,38 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
 
     mm(C, A, B, m, kk, n, acc = false) {
       dims("mm", m, kk, n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(A, m * kk, "mm", "A", IN);
         const pb = ptr(B, kk * n, "mm", "B", IN);
         const pc = ptr(C, m * n, "mm", "C", acc ? INOUT : OUT);
         const w = work(raw.mmWork(m, kk, n));
         raw.mm(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     mmNT(C, A, B, m, kk, n, acc = false) {
       dims("mmNT", m, kk, n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(A, m * kk, "mmNT", "A", IN);
         const pb = ptr(B, n * kk, "mmNT", "B", IN);
         const pc = ptr(C, m * n, "mmNT", "C", acc ? INOUT : OUT);
         const w = work(raw.mmNTWork(m, kk, n));
         raw.mmNT(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     mmTN(C, A, B, m, kk, n, acc = false) {
       dims("mmTN", m, kk, n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(A, kk * m, "mmTN", "A", IN);
         const pb = ptr(B, kk * n, "mmTN", "B", IN);
         const pc = ptr(C, m * n, "mmTN", "C", acc ? INOUT : OUT);
         const w = work(raw.mmTNWork(m, kk, n));
         raw.mmTN(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
 
     gate(out, A, X, M, r, kk, n, gx, gm) {
       dims("gate", r, kk, n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(A, r * kk, "gate", "A", IN);
         const px = ptr(X, n * kk, "gate", "X", IN);
         const pm = ptr(M, n * kk, "gate", "M", IN);
@@ -376,43 +374,31 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
         const pgm = opt(gm, r * n, "gate", "gm", OUT);
         const w = work(raw.gateWork(r, kk, n, pgx !== 0 ? 1 : 0));
         raw.gate(po, pa, px, pm, r, kk, n, pgx, pgm, w);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
 
     scan(h, u, lambda, B, T, N, h0) {
       dims("scan", B, T, N);
-      const t = top;
-      try {
+      scoped(() => {
         const pu = ptr(u, B * T * N, "scan", "u", IN);
         const pl = ptr(lambda, N, "scan", "lambda", IN);
         const p0 = opt(h0, B * N, "scan", "h0", IN);
         const ph = ptr(h, B * T * N, "scan", "h", OUT);
         raw.scan(ph, pu, pl, B, T, N, p0);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     scanReverse(g, dh, lambda, B, T, N) {
       dims("scanReverse", B, T, N);
-      const t = top;
-      try {
+      scoped(() => {
         const pd = ptr(dh, B * T * N, "scanReverse", "dh", IN);
         const pl = ptr(lambda, N, "scanReverse", "lambda", IN);
         const pg = ptr(g, B * T * N, "scanReverse", "g", OUT);
         raw.scanReverse(pg, pd, pl, B, T, N);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     scanComplex(hRe, hIm, uRe, uIm, lRe, lIm, B, T, N, h0Re, h0Im) {
       dims("scanComplex", B, T, N);
-      const t = top;
-      try {
+      scoped(() => {
         const n = B * T * N;
         const pur = ptr(uRe, n, "scanComplex", "uRe", IN);
         const pui = ptr(uIm, n, "scanComplex", "uIm", IN);
@@ -423,15 +409,11 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
         const phr = ptr(hRe, n, "scanComplex", "hRe", OUT);
         const phi = ptr(hIm, n, "scanComplex", "hIm", OUT);
         raw.scanComplex(phr, phi, pur, pui, plr, pli, B, T, N, p0r, p0i);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     scanComplexReverse(gRe, gIm, dhRe, dhIm, lRe, lIm, B, T, N) {
       dims("scanComplexReverse", B, T, N);
-      const t = top;
-      try {
+      scoped(() => {
         const n = B * T * N;
         const pdr = ptr(dhRe, n, "scanComplexReverse", "dhRe", IN);
         const pdi = ptr(dhIm, n, "scanComplexReverse", "dhIm", IN);
@@ -440,61 +422,42 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
         const pgr = ptr(gRe, n, "scanComplexReverse", "gRe", OUT);
         const pgi = ptr(gIm, n, "scanComplexReverse", "gIm", OUT);
         raw.scanComplexReverse(pgr, pgi, pdr, pdi, plr, pli, B, T, N);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
 
     mul(out, a, b, n) {
       dims("mul", n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(a, n, "mul", "a", IN);
         const pb = ptr(b, n, "mul", "b", IN);
         const po = ptr(out, n, "mul", "out", OUT);
         raw.mul(po, pa, pb, n);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     add(out, a, b, n) {
       dims("add", n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(a, n, "add", "a", IN);
         const pb = ptr(b, n, "add", "b", IN);
         const po = ptr(out, n, "add", "out", OUT);
         raw.add(po, pa, pb, n);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     axpy(y, alpha, x, n) {
       dims("axpy", n);
-      const t = top;
-      try {
+      scoped(() => {
         const px = ptr(x, n, "axpy", "x", IN);
         const py = ptr(y, n, "axpy", "y", INOUT);
         raw.axpy(py, alpha, px, n);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     scale(out, a, alpha, n) {
       dims("scale", n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(a, n, "scale", "a", IN);
         const po = ptr(out, n, "scale", "out", OUT);
         raw.scale(po, pa, alpha, n);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     sigmoid(out, a, n) {
       dims("sigmoid", n);
@@ -510,27 +473,19 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
     },
     sumRows(out, A, m, n, acc = false) {
       dims("sumRows", m, n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(A, m * n, "sumRows", "A", IN);
         const po = ptr(out, n, "sumRows", "out", acc ? INOUT : OUT);
         raw.sumRows(po, pa, m, n, acc ? 1 : 0);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
     sumCols(out, A, m, n, acc = false) {
       dims("sumCols", m, n);
-      const t = top;
-      try {
+      scoped(() => {
         const pa = ptr(A, m * n, "sumCols", "A", IN);
         const po = ptr(out, m, "sumCols", "out", acc ? INOUT : OUT);
         raw.sumCols(po, pa, m, n, acc ? 1 : 0);
-        flush();
-      } finally {
-        done(t);
-      }
+      });
     },
   };
   return k;
