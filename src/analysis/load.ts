@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadParams } from "../io/files.ts";
+import { fileExists, loadParams } from "../io/files.ts";
 import type { AttentionConfig } from "../models/attention.ts";
 import type { GatedRnnConfig } from "../models/gated-rnn.ts";
 import type { Params } from "../models/types.ts";
@@ -18,15 +18,6 @@ export interface AnalysisInputs {
   task: AnalysisTask;
   /** "run" (config.json present) or "construction". */
   source: "run" | "construction";
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await readFile(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const int = (v: unknown, def: number): number => (Number.isInteger(v) ? (v as number) : def);

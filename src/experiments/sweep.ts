@@ -13,11 +13,11 @@
  */
 import { createHash } from "node:crypto";
 import { fork } from "node:child_process";
-import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../io/files.ts";
+import { fileExists, writeFileAtomic } from "../io/files.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { MetricsLine, Progress } from "../train/run.ts";
@@ -108,15 +108,6 @@ export function partition<T extends { cost: number }>(runs: readonly T[], n: num
 /** State of a run directory: absent, finished (summary + analysis if asked), trained (analysis missing), resumable, or stale (no checkpoint). */
 export type RunState = "absent" | "finished" | "trained" | "resumable" | "stale";
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Where a run lives: OUT/runs/<id>. */
 export function runDir(out: string, id: string): string {
   return join(out, "runs", id);
@@ -125,9 +116,9 @@ export function runDir(out: string, id: string): string {
 /** The state of run `spec`'s directory under `out` (see RunState). */
 export async function runState(out: string, spec: Pick<RunSpec, "id" | "analyze">): Promise<RunState> {
   const dir = runDir(out, spec.id);
-  if (!(await exists(dir))) return "absent";
-  if (await exists(join(dir, "summary.json"))) return spec.analyze && !(await exists(join(dir, "analysis.json"))) ? "trained" : "finished";
-  if (await exists(join(dir, "checkpoint.safetensors"))) return "resumable";
+  if (!(await fileExists(dir))) return "absent";
+  if (await fileExists(join(dir, "summary.json"))) return spec.analyze && !(await fileExists(join(dir, "analysis.json"))) ? "trained" : "finished";
+  if (await fileExists(join(dir, "checkpoint.safetensors"))) return "resumable";
   return "stale";
 }
 

@@ -3,7 +3,7 @@
  * file) and safetensors load/save on top of the platform-neutral src/io/safetensors.ts.
  */
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Params } from "../models/types.ts";
 import type { Tensor } from "../tensor.ts";
@@ -87,4 +87,14 @@ export async function saveParams(path: string, params: Params): Promise<void> {
  */
 export async function loadParams<C = unknown>(path: string, opts: ParamsLoadOptions = {}): Promise<Params<C>> {
   return paramsFromSafetensors(await loadTensors(path), path, opts) as Params<C>;
+}
+
+/** True when `path` names an existing file or directory (a stat, no read). */
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -7,7 +7,7 @@
  */
 import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadTensors, saveParams, saveTensors, writeFileAtomic } from "../io/files.ts";
+import { fileExists, loadTensors, saveParams, saveTensors, writeFileAtomic } from "../io/files.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Float, Tensor } from "../tensor.ts";
 import type { TrainConfig, Trainer, TrainerSnapshot } from "./loop.ts";
@@ -73,15 +73,6 @@ function conflicting(cfg: TrainConfig, explicit: Record<string, unknown>): strin
     } else if (JSON.stringify(have) !== JSON.stringify(v)) out.push(k);
   }
   return out;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await readFile(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Reads the checkpoint: trainer snapshot plus the loop's own state. */
@@ -155,7 +146,7 @@ export async function runTraining(raw: Record<string, unknown>, opts: RunOptions
     cfg = parseTrainConfig(saved);
     const diff = conflicting(cfg, raw);
     if (diff.length) throw new Error(`--resume: ${diff.join(", ")} differ from the run's config.json; drop them or start a new run`);
-    if (!(await exists(join(dir, CKPT)))) throw new Error(`${dir}: no checkpoint to resume from (the run stopped before its first log point); start it again without --resume`);
+    if (!(await fileExists(join(dir, CKPT)))) throw new Error(`${dir}: no checkpoint to resume from (the run stopped before its first log point); start it again without --resume`);
     restored = await readCheckpoint(dir);
     let text = "";
     try {
