@@ -62,14 +62,11 @@ export function zero(p: usize, bytes: usize): void {
 }
 
 /**
- * C tile [rows<=4, cols in 5..8] (+)= sum_p a_r[p] · B[p, 0..8]. Row r of A is read at a_r + p·ps (bytes); B rows are
- * ldb bytes apart; C rows ldc bytes apart. Rows >= `rows` are computed from duplicated pointers and not stored; B
- * lanes past `cols` are read but discarded.
+ * C tile [rows<=4, cols in 5..8] (+)= sum_p A[r, p] · B[p, 0..8] for A with contiguous rows: A[r, p] at a + 4r + p·ps
+ * (bytes; the transposed operand of mmTN, or a packed panel). B rows are ldb bytes apart, C rows ldc bytes apart.
+ * Rows >= `rows` are computed from the panel's padding and not stored; B lanes past `cols` are read but discarded.
  */
-function tile4x8(
-  C: usize, ldc: usize, a0: usize, a1: usize, a2: usize, a3: usize, ps: usize,
-  B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32,
-): void {
+function tile4x8T(C: usize, ldc: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -78,22 +75,19 @@ function tile4x8(
   for (let p = 0; p < k; p++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
-    let a = v128.load32_splat(a0);
-    c00 = madd(c00, a, b0);
-    c01 = madd(c01, a, b1);
-    a = v128.load32_splat(a1);
-    c10 = madd(c10, a, b0);
-    c11 = madd(c11, a, b1);
-    a = v128.load32_splat(a2);
-    c20 = madd(c20, a, b0);
-    c21 = madd(c21, a, b1);
-    a = v128.load32_splat(a3);
-    c30 = madd(c30, a, b0);
-    c31 = madd(c31, a, b1);
-    a0 += ps;
-    a1 += ps;
-    a2 += ps;
-    a3 += ps;
+    let x = v128.load32_splat(a);
+    c00 = madd(c00, x, b0);
+    c01 = madd(c01, x, b1);
+    x = v128.load32_splat(a, 4);
+    c10 = madd(c10, x, b0);
+    c11 = madd(c11, x, b1);
+    x = v128.load32_splat(a, 8);
+    c20 = madd(c20, x, b0);
+    c21 = madd(c21, x, b1);
+    x = v128.load32_splat(a, 12);
+    c30 = madd(c30, x, b0);
+    c31 = madd(c31, x, b1);
+    a += ps;
     b += ldb;
   }
   putRow8(C, c00, c01, acc, cols);
@@ -102,29 +96,54 @@ function tile4x8(
   if (rows > 3) putRow8(C + 3 * ldc, c30, c31, acc, cols);
 }
 
-/** Like tile4x8 for [rows<=4, cols<=4] tiles (B lanes past `cols` are read but discarded). */
-function tile4x4(
-  C: usize, ldc: usize, a0: usize, a1: usize, a2: usize, a3: usize, ps: usize,
-  B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32,
-): void {
+/** Like tile4x8T for [rows<=4, cols<=4] tiles (B lanes past `cols` are read but discarded). */
+function tile4x4T(C: usize, ldc: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, acc: bool, rows: i32, cols: i32): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   let b = B;
   for (let p = 0; p < k; p++) {
     const bv = v128.load(b);
-    c0 = madd(c0, v128.load32_splat(a0), bv);
-    c1 = madd(c1, v128.load32_splat(a1), bv);
-    c2 = madd(c2, v128.load32_splat(a2), bv);
-    c3 = madd(c3, v128.load32_splat(a3), bv);
-    a0 += ps;
-    a1 += ps;
-    a2 += ps;
-    a3 += ps;
+    c0 = madd(c0, v128.load32_splat(a), bv);
+    c1 = madd(c1, v128.load32_splat(a, 4), bv);
+    c2 = madd(c2, v128.load32_splat(a, 8), bv);
+    c3 = madd(c3, v128.load32_splat(a, 12), bv);
+    a += ps;
     b += ldb;
   }
   putRow(C, c0, acc, cols);
   if (rows > 1) putRow(C + ldc, c1, acc, cols);
   if (rows > 2) putRow(C + 2 * ldc, c2, acc, cols);
   if (rows > 3) putRow(C + 3 * ldc, c3, acc, cols);
+}
+
+/**
+ * Packs rows i..i+rows-1 (rows <= 4) of a row-major A (rows rs bytes apart) over kb reduction steps into the panel
+ * P[p, r] = A[i + r, p] ([kb, 4], 16 bytes per p; rows >= `rows` zero), the operand layout of the tiles above.
+ */
+function packPanel(P: usize, a: usize, rs: usize, rows: i32, kb: i32): void {
+  if (rows < 4) memory.fill(P, 0, (<usize>kb) << 4);
+  const k4 = rows == 4 ? kb & ~3 : 0;
+  let p = 0;
+  for (; p < k4; p += 4) {
+    const q = (<usize>p) << 2;
+    const x0 = v128.load(a + q);
+    const x1 = v128.load(a + rs + q);
+    const x2 = v128.load(a + 2 * rs + q);
+    const x3 = v128.load(a + 3 * rs + q);
+    const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+    const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+    const d = P + ((<usize>p) << 4);
+    v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+    v128.store(d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+    v128.store(d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+    v128.store(d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+  }
+  for (; p < kb; p++) {
+    const q = (<usize>p) << 2;
+    const d = P + ((<usize>p) << 4);
+    for (let r = 0; r < rows; r++) store<f32>(d + ((<usize>r) << 2), load<f32>(a + <usize>r * rs + q));
+  }
 }
 
 /** One output row: C[0, 0..16] (+)= sum_p a[p]·B[p, 0..16] (a row of A at a + p·ps). */
@@ -162,17 +181,22 @@ function tile1x4(C: usize, a: usize, ps: usize, B: usize, ldb: usize, k: i32, ac
   putRow(C, f32x4.add(c0, c1), acc, cols);
 }
 
+/** Floats of the packed A panel gemm needs for a row-major A (4 rows by at most kc reduction steps). */
+const PANEL: i32 = 4 * max(KC_NN, KC_TN);
+
 /**
  * General product C[m,n] (+)= A·B[k,n] where A's element (i,p) is at A + i·rsA + p·psA (bytes): rsA = 4k, psA = 4 for
- * A[m,k] (mm) and rsA = 4, psA = 4m for A[k,m]ᵀ (mmTN). The reduction over p is blocked in chunks of kc rows.
+ * A[m,k] (mm; each 4-row panel is first packed into `panel`, PANEL floats) and rsA = 4, psA = 4m for A[k,m]ᵀ (mmTN,
+ * whose rows are already contiguous: no packing, panel unused). The reduction over p is blocked in chunks of kc rows.
  */
-function gemm(C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, kc: i32): void {
+function gemm(C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, kc: i32, panel: usize): void {
   const ldc = (<usize>n) << 2;
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!acc) memory.fill(C, 0, <usize>m * ldc);
     return;
   }
+  const packed = rsA != 4;
   for (let p0 = 0; p0 < k; p0 += kc) {
     const kb = min(kc, k - p0);
     const accb = acc || p0 > 0;
@@ -180,23 +204,22 @@ function gemm(C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i
     const Bp = B + <usize>p0 * ldc;
     for (let i = 0; i < m; i += 4) {
       const rows = min(4, m - i);
-      const a0 = Ap + <usize>i * rsA;
+      let a = Ap + <usize>i * rsA;
       const Ci = C + <usize>i * ldc;
       let j = 0;
       if (rows == 1) {
-        for (; j + 16 <= n; j += 16) tile1x16(Ci + (<usize>j << 2), a0, psA, Bp + (<usize>j << 2), ldc, kb, accb);
-        for (; j < n; j += 4) tile1x4(Ci + (<usize>j << 2), a0, psA, Bp + (<usize>j << 2), ldc, kb, accb, min(4, n - j));
+        for (; j + 16 <= n; j += 16) tile1x16(Ci + (<usize>j << 2), a, psA, Bp + (<usize>j << 2), ldc, kb, accb);
+        for (; j < n; j += 4) tile1x4(Ci + (<usize>j << 2), a, psA, Bp + (<usize>j << 2), ldc, kb, accb, min(4, n - j));
         continue;
       }
-      const a1 = a0 + rsA;
-      const a2 = rows > 2 ? a1 + rsA : a1;
-      const a3 = rows > 3 ? a2 + rsA : a2;
-      for (; j + 4 < n; j += 8) {
-        tile4x8(Ci + (<usize>j << 2), ldc, a0, a1, a2, a3, psA, Bp + (<usize>j << 2), ldc, kb, accb, rows, min(8, n - j));
+      let ps = psA;
+      if (packed) {
+        packPanel(panel, a, rsA, rows, kb);
+        a = panel;
+        ps = 16;
       }
-      if (j < n) {
-        tile4x4(Ci + (<usize>j << 2), ldc, a0, a1, a2, a3, psA, Bp + (<usize>j << 2), ldc, kb, accb, rows, n - j);
-      }
+      for (; j + 4 < n; j += 8) tile4x8T(Ci + (<usize>j << 2), ldc, a, ps, Bp + (<usize>j << 2), ldc, kb, accb, rows, min(8, n - j));
+      if (j < n) tile4x4T(Ci + (<usize>j << 2), ldc, a, ps, Bp + (<usize>j << 2), ldc, kb, accb, rows, n - j);
     }
   }
 }
@@ -319,9 +342,9 @@ export function transpose(dst: usize, src: usize, rows: i32, cols: i32): void {
   }
 }
 
-/** Work floats mm needs for these sizes (Bᵀ [n,k] when n <= 4 and m >= 8, for dot products along k). */
+/** Work floats mm needs for these sizes (Bᵀ [n,k] when n <= 4 and m >= 8, for dot products along k; else A's panel). */
 export function mmWork(m: i32, k: i32, n: i32): i32 {
-  return n <= 4 && m >= 8 ? k * n : 0;
+  return n <= 4 && m >= 8 ? k * n : PANEL;
 }
 
 /** C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n]; work holds mmWork(m,k,n) floats. */
@@ -330,7 +353,7 @@ export function mm(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bo
     transpose(work, B, k, n);
     mmNTdot(C, A, work, m, k, n, acc);
   } else {
-    gemm(C, A, (<usize>k) << 2, 4, B, m, k, n, acc, KC_NN);
+    gemm(C, A, (<usize>k) << 2, 4, B, m, k, n, acc, KC_NN, work);
   }
 }
 
@@ -345,7 +368,7 @@ export function mmTNWork(m: i32, k: i32, n: i32): i32 {
  */
 export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
   if (n <= 4 && m > 4 && n > 0 && k > 0) {
-    gemm(work, B, 4, (<usize>n) << 2, A, n, k, m, false, KC_TN);
+    gemm(work, B, 4, (<usize>n) << 2, A, n, k, m, false, KC_TN, 0);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         const c = C + ((<usize>(i * n + j)) << 2);
@@ -354,13 +377,13 @@ export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: 
       }
     }
   } else {
-    gemm(C, A, 4, (<usize>m) << 2, B, m, k, n, acc, KC_TN);
+    gemm(C, A, 4, (<usize>m) << 2, B, m, k, n, acc, KC_TN, 0);
   }
 }
 
-/** Work floats mmNT needs for these sizes (the transposed B [k,n] when n > 4, else none). */
+/** Work floats mmNT needs for these sizes (the transposed B [k,n] and A's panel when n > 4, else none). */
 export function mmNTWork(m: i32, k: i32, n: i32): i32 {
-  return n > 4 ? k * n : 0;
+  return n > 4 ? ((k * n + 15) & ~15) + PANEL : 0;
 }
 
 /** C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ; work holds mmNTWork(m,k,n) floats. */
@@ -374,7 +397,7 @@ export function mmNT(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: 
     mmNTdot(C, A, B, m, k, n, acc);
   } else {
     transpose(work, B, n, k);
-    gemm(C, A, (<usize>k) << 2, 4, work, m, k, n, acc, KC_NN);
+    gemm(C, A, (<usize>k) << 2, 4, work, m, k, n, acc, KC_NN, work + ((<usize>((k * n + 15) & ~15)) << 2));
   }
 }
 
