@@ -188,8 +188,13 @@ const PANEL: i32 = 4 * max(KC_NN, KC_TN);
  * General product C[m,n] (+)= A·B[k,n] where A's element (i,p) is at A + i·rsA + p·psA (bytes): rsA = 4k, psA = 4 for
  * A[m,k] (mm; each 4-row panel is first packed into `panel`, PANEL floats) and rsA = 4, psA = 4m for A[k,m]ᵀ (mmTN,
  * whose rows are already contiguous: no packing, panel unused). The reduction over p is blocked in chunks of kc rows.
+ * With G != 0, each finished 4-row panel of C is also multiplied into out = G ⊙ C (G, out [m,n]; out may be C) while
+ * it is in cache: the gating product's second factor times its first.
  */
-function gemm(C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, kc: i32, panel: usize): void {
+function gemm(
+  C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, kc: i32, panel: usize,
+  G: usize, out: usize,
+): void {
   const ldc = (<usize>n) << 2;
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
@@ -210,16 +215,20 @@ function gemm(C: usize, A: usize, rsA: usize, psA: usize, B: usize, m: i32, k: i
       if (rows == 1) {
         for (; j + 16 <= n; j += 16) tile1x16(Ci + (<usize>j << 2), a, psA, Bp + (<usize>j << 2), ldc, kb, accb);
         for (; j < n; j += 4) tile1x4(Ci + (<usize>j << 2), a, psA, Bp + (<usize>j << 2), ldc, kb, accb, min(4, n - j));
-        continue;
+      } else {
+        let ps = psA;
+        if (packed) {
+          packPanel(panel, a, rsA, rows, kb);
+          a = panel;
+          ps = 16;
+        }
+        for (; j + 4 < n; j += 8) tile4x8T(Ci + (<usize>j << 2), ldc, a, ps, Bp + (<usize>j << 2), ldc, kb, accb, rows, min(8, n - j));
+        if (j < n) tile4x4T(Ci + (<usize>j << 2), ldc, a, ps, Bp + (<usize>j << 2), ldc, kb, accb, rows, n - j);
       }
-      let ps = psA;
-      if (packed) {
-        packPanel(panel, a, rsA, rows, kb);
-        a = panel;
-        ps = 16;
+      if (G != 0 && p0 + kb >= k) {
+        const o = <usize>i * ldc;
+        mul(out + o, G + o, Ci, rows * n);
       }
-      for (; j + 4 < n; j += 8) tile4x8T(Ci + (<usize>j << 2), ldc, a, ps, Bp + (<usize>j << 2), ldc, kb, accb, rows, min(8, n - j));
-      if (j < n) tile4x4T(Ci + (<usize>j << 2), ldc, a, ps, Bp + (<usize>j << 2), ldc, kb, accb, rows, n - j);
     }
   }
 }
@@ -353,22 +362,29 @@ export function mm(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bo
     transpose(work, B, k, n);
     mmNTdot(C, A, work, m, k, n, acc);
   } else {
-    gemm(C, A, (<usize>k) << 2, 4, B, m, k, n, acc, KC_NN, work);
+    gemm(C, A, (<usize>k) << 2, 4, B, m, k, n, acc, KC_NN, work, 0, 0);
   }
 }
 
-/** Work floats mmTN needs for these sizes (Cᵀ [n,m] when n <= 4 < m). */
+/** Whether mmTN computes C[m,n] transposed: a narrow output (n < 8 <= m) fills full-width tiles only as Cᵀ [n,m]. */
+@inline function tnTransposed(m: i32, n: i32): bool {
+  return n < 8 && m >= 8;
+}
+
+/** Work floats mmTN needs for these sizes (Cᵀ [n,m] with n rounded up to a multiple of 4 when tnTransposed). */
 export function mmTNWork(m: i32, k: i32, n: i32): i32 {
-  return n <= 4 && m > 4 ? m * n : 0;
+  return tnTransposed(m, n) ? m * ((n + 3) & ~3) : 0;
 }
 
 /**
  * C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n] (rows of the reduction blocked by KC_TN); work holds mmTNWork(m,k,n) floats.
- * A narrow output (n <= 4 < m) is computed transposed, Cᵀ = Bᵀ·A with full-width tiles, then transposed into C.
+ * A narrow output (n < 8 <= m) is computed transposed, Cᵀ = Bᵀ·A with full-width tiles, then transposed into C; its
+ * rows are padded to whole 4-row tiles (the extra rows read neighbouring floats and are dropped), so every element is
+ * summed in the same order as by the direct tiles and the result does not depend on the path.
  */
 export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
-  if (n <= 4 && m > 4 && n > 0 && k > 0) {
-    gemm(work, B, 4, (<usize>n) << 2, A, n, k, m, false, KC_TN, 0);
+  if (tnTransposed(m, n) && n > 0 && k > 0) {
+    gemm(work, B, 4, (<usize>n) << 2, A, (n + 3) & ~3, k, m, false, KC_TN, 0, 0, 0);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         const c = C + ((<usize>(i * n + j)) << 2);
@@ -377,7 +393,7 @@ export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: 
       }
     }
   } else {
-    gemm(C, A, 4, (<usize>m) << 2, B, m, k, n, acc, KC_TN, 0);
+    gemm(C, A, 4, (<usize>m) << 2, B, m, k, n, acc, KC_TN, 0, 0, 0);
   }
 }
 
@@ -388,16 +404,22 @@ export function mmNTWork(m: i32, k: i32, n: i32): i32 {
 
 /** C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ; work holds mmNTWork(m,k,n) floats. */
 export function mmNT(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
+  mmNTThen(C, A, B, m, k, n, acc, work, 0, 0);
+}
+
+/** mmNT, then out = G ⊙ C when G != 0 (G, out [m,n]; out may be C). */
+function mmNTThen(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize, G: usize, out: usize): void {
   if (n <= 4) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
       if (!acc) memory.fill(C, 0, (<usize>m * <usize>n) << 2);
-      return;
+    } else {
+      mmNTdot(C, A, B, m, k, n, acc);
     }
-    mmNTdot(C, A, B, m, k, n, acc);
+    if (G != 0) mul(out, G, C, m * n);
   } else {
     transpose(work, B, n, k);
-    gemm(C, A, (<usize>k) << 2, 4, work, m, k, n, acc, KC_NN, work + ((<usize>((k * n + 15) & ~15)) << 2));
+    gemm(C, A, (<usize>k) << 2, 4, work, m, k, n, acc, KC_NN, work + ((<usize>((k * n + 15) & ~15)) << 2), G, out);
   }
 }
 
@@ -413,8 +435,7 @@ export function gate(out: usize, A: usize, X: usize, M: usize, r: i32, k: i32, n
   const G = gx != 0 ? gx : work + w;
   const H = gm != 0 ? gm : out;
   mmNT(G, A, X, r, k, n, false, work);
-  mmNT(H, A, M, r, k, n, false, work);
-  mul(out, G, H, r * n);
+  mmNTThen(H, A, M, r, k, n, false, work, G, out);
 }
 
 /** h[b,t,i] = lambda[i]·h[b,t-1,i] + u[b,t,i], h[b,-1] = h0[b] (0 when h0 == 0); h may alias u. */
