@@ -660,3 +660,42 @@ export function sumCols(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
     store<f32>(q, acc ? load<f32>(q) + t : t);
   }
 }
+
+/**
+ * AdamW in place on n float32 parameters, each element in float64 in the order of src/kernels/reference.ts (so the
+ * result is bit for bit the reference's): g' = scale·g, m = b1·m + (1-b1)·g', v = b2·v + (1-b2)·g'·g',
+ * p = p - lr·((m/c1) / (sqrt(v/c2) + eps) + wd·p) with the unrounded m, v.
+ */
+export function adamw(
+  p: usize, g: usize, m: usize, v: usize, n: i32,
+  lr: f64, b1: f64, b2: f64, c1: f64, c2: f64, eps: f64, wd: f64, scale: f64,
+): void {
+  // two elements per f64x2 (the divisions and the square root are the cost; IEEE-exact in every lane)
+  const vlr = f64x2.splat(lr), vb1 = f64x2.splat(b1), vb2 = f64x2.splat(b2), vc1 = f64x2.splat(c1), vc2 = f64x2.splat(c2);
+  const veps = f64x2.splat(eps), vwd = f64x2.splat(wd), vscale = f64x2.splat(scale);
+  const vob1 = f64x2.splat(1 - b1), vob2 = f64x2.splat(1 - b2);
+  const end2 = (<usize>(n & ~1)) << 2;
+  let o: usize = 0;
+  for (; o < end2; o += 8) {
+    const gi = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(g + o)), vscale);
+    const mi = f64x2.add(f64x2.mul(vb1, f64x2.promote_low_f32x4(v128.load64_zero(m + o))), f64x2.mul(vob1, gi));
+    const vi = f64x2.add(f64x2.mul(vb2, f64x2.promote_low_f32x4(v128.load64_zero(v + o))), f64x2.mul(f64x2.mul(vob2, gi), gi));
+    v128.store64_lane(m + o, f32x4.demote_f64x2_zero(mi), 0);
+    v128.store64_lane(v + o, f32x4.demote_f64x2_zero(vi), 0);
+    const pi = f64x2.promote_low_f32x4(v128.load64_zero(p + o));
+    const step = f64x2.add(f64x2.div(f64x2.div(mi, vc1), f64x2.add(f64x2.sqrt(f64x2.div(vi, vc2)), veps)), f64x2.mul(vwd, pi));
+    v128.store64_lane(p + o, f32x4.demote_f64x2_zero(f64x2.sub(pi, f64x2.mul(vlr, step))), 0);
+  }
+  const ob1 = 1 - b1;
+  const ob2 = 1 - b2;
+  const end = (<usize>n) << 2;
+  for (; o < end; o += 4) {
+    const gi = <f64>load<f32>(g + o) * scale;
+    const mi = b1 * <f64>load<f32>(m + o) + ob1 * gi;
+    const vi = b2 * <f64>load<f32>(v + o) + ob2 * gi * gi;
+    store<f32>(m + o, <f32>mi);
+    store<f32>(v + o, <f32>vi);
+    const pi = <f64>load<f32>(p + o);
+    store<f32>(p + o, <f32>(pi - lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + wd * pi)));
+  }
+}

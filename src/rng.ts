@@ -113,9 +113,58 @@ export class Rng {
     return new Rng(s);
   }
 
-  /** Fill `out` with i.i.d. N(0, std²) draws; returns `out`. */
+  /**
+   * Fill `out` with i.i.d. N(0, std²) draws, out[i] = std · normal(); returns `out`. Bit for bit `out.length` calls
+   * of normal() (same uniform draws in the same order, same Box-Muller arithmetic, same spare left behind), with the
+   * xoshiro128** state held in locals for the loop and written back at the end.
+   */
   fillNormal<A extends { length: number; [i: number]: number }>(out: A, std = 1): A {
-    for (let i = 0; i < out.length; i++) out[i] = std * this.normal();
+    const n = out.length;
+    if (n === 0) return out;
+    const st = this.s;
+    // int32 locals: every operation below is a 32-bit one, the Uint32Array store at the end wraps them back
+    let s0 = st[0] | 0, s1 = st[1] | 0, s2 = st[2] | 0, s3 = st[3] | 0;
+    let spare = this.spare;
+    let i = 0;
+    if (spare !== null) {
+      out[0] = std * spare;
+      spare = null;
+      i = 1;
+    }
+    for (; i < n; i += 2) {
+      // uniform() = (a · 2^26 + b) / 2^53 from two nextU32() draws; u is redrawn while it is 0 (as normal() does)
+      let u = 0;
+      while (u === 0) {
+        let m = Math.imul(s1, 5);
+        let t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+        const a = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 5;
+        m = Math.imul(s1, 5);
+        t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+        const b = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 6;
+        u = (a * 67108864 + b) / 9007199254740992;
+      }
+      let m = Math.imul(s1, 5);
+      let t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      const a = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 5;
+      m = Math.imul(s1, 5);
+      t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      const b = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 6;
+      const v = (a * 67108864 + b) / 9007199254740992;
+      const r = Math.sqrt(-2 * Math.log(u));
+      const sin = r * Math.sin(2 * Math.PI * v);
+      out[i] = std * (r * Math.cos(2 * Math.PI * v));
+      if (i + 1 < n) out[i + 1] = std * sin;
+      else spare = sin;
+    }
+    st[0] = s0;
+    st[1] = s1;
+    st[2] = s2;
+    st[3] = s3;
+    this.spare = spare;
     return out;
   }
 

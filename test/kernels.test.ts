@@ -274,6 +274,26 @@ describe("fast kernels: scans", () => {
 describe("fast kernels: elementwise and reductions", () => {
   const SIZES = [0, 1, 3, 4, 5, 17, 100, 1001];
 
+  it("adamw equals the float32 reference bit for bit (both builds; decay, clipping scale, early and late steps, foreign buffers)", () => {
+    for (const Kb of [K, relaxedKernels()]) {
+      for (const n of SIZES) {
+        for (const [t, wd, scale] of [[1, 0, 1], [7, 1e-4, 1], [12345, 0.38, 0.25]] as const) {
+          const s = { lr: 3e-3, beta1: 0.9, beta2: 0.999, c1: 1 - 0.9 ** t, c2: 1 - 0.999 ** t, eps: 1e-8, wd, scale };
+          const p = randn(n), g = randn(n, 1e-3), m = randn(n, 1e-4), v = randu(n, 0, 1e-6);
+          const want = [p, m, v].map((a) => a.slice());
+          ref32.adamw(want[0], g, want[1], want[2], n, s);
+          const got = [p, m, v].map((a) => place(a, "arena"));
+          Kb.adamw(got[0], place(g, "arena"), got[1], got[2], n, s);
+          for (let i = 0; i < 3; i++) assert.deepEqual(got[i], want[i], `adamw ${["p", "m", "v"][i]} n=${n} t=${t}`);
+          const foreign = [p, m, v].map((a) => a.slice()); // copied in and out around the call
+          Kb.adamw(foreign[0], g, foreign[1], foreign[2], n, s);
+          for (let i = 0; i < 3; i++) assert.deepEqual(foreign[i], want[i], `adamw foreign n=${n}`);
+          if (n > 0) assert.ok(want[0].some((x, i) => x !== p[i]), "the update moved the parameters");
+        }
+      }
+    }
+  });
+
   it("mul, add, scale, sigmoid, tanh equal the float32 reference bit for bit; axpy matches float64", () => {
     for (const n of SIZES) {
       const a = randn(n, 3);

@@ -9,8 +9,8 @@ import { teacherStudent } from "../src/tasks/teacher-student.ts";
 import { mseLoss } from "../src/tasks/types.ts";
 import type { Float } from "../src/tensor.ts";
 import type { Trainer } from "../src/train/loop.ts";
-import { closeTrainer, createTrainer, parseTrainConfig, resolveModel, trainStep } from "../src/train/loop.ts";
-import { kernelsForThreads, shardBounds, shardCount, shardLoss, threadShards } from "../src/train/parallel.ts";
+import { closeTrainer, createTrainer, parseTrainConfig, resolveModel, trainStep, trainStepOn } from "../src/train/loop.ts";
+import { kernelsForThreads, shardBounds, shardCount, shardLoss, spinWhile, threadShards } from "../src/train/parallel.ts";
 
 const open: Trainer[] = [];
 after(() => open.forEach(closeTrainer));
@@ -24,10 +24,17 @@ const tiny = (model: string, extra: Record<string, unknown> = {}) => ({
   model_config: model === "gated-rnn" ? { hidden: 8, output_gating: 8 } : { hidden: 8 }, steps: 100, batch: 16, seed: 5, val_size: 16, ...extra,
 });
 /** Runs n steps, returns the losses and a copy of the trained parameters. */
-const run = (tr: Trainer, n: number) => {
+const run = (tr: Trainer, n: number, step: (tr: Trainer) => { loss: number } = trainStep) => {
   const losses: number[] = [];
-  for (let i = 0; i < n; i++) losses.push(trainStep(tr).loss);
+  for (let i = 0; i < n; i++) losses.push(step(tr).loss);
   return { losses, params: Object.fromEntries(Object.entries(tr.trainable).map(([k, v]) => [k, Array.from(v)])) };
+};
+/** The old path: the task's full batch (targets included) from the trainer's data stream, then trainStepOn. */
+const fullBatchStep = (tr: Trainer) => trainStepOn(tr, tr.task.batch(tr.dataRng, tr.cfg.task_config, tr.setup, tr.cfg.batch, tr.cfg.dtype));
+/** Asserts two runs' losses are the same doubles and their parameters the same floats. */
+const assertSameRun = (a: ReturnType<typeof run>, b: ReturnType<typeof run>, what: string) => {
+  assert.ok(a.losses.every((l, i) => Object.is(l, b.losses[i])), `${what}: losses differ`);
+  assert.deepEqual(a.params, b.params, `${what}: parameters differ`);
 };
 
 test("shards: fixed count for 1 and 2 threads, contiguous bounds covering the batch, threads take shards in order", () => {
@@ -35,6 +42,14 @@ test("shards: fixed count for 1 and 2 threads, contiguous bounds covering the ba
   assert.equal(shardCount(2, 64), 2);
   assert.equal(shardCount(4, 64), 4);
   assert.equal(shardCount(2, 1), 1);
+  // cache-sized: the paper's teacher-student gated RNN (T = 32, 5 + 300 + 300 floats per row) -> 4.7 MiB -> 8 shards
+  const row = 32 * (5 + 3 * 100 + 3 * 100) * 4;
+  assert.equal(shardCount(1, 64, row), 8);
+  assert.equal(shardCount(2, 64, row), 8);
+  assert.equal(shardCount(16, 64, row), 16);
+  assert.equal(shardCount(1, 4, row), 2); // 1.2 MiB over 4 sequences: 2 shards
+  assert.equal(shardCount(1, 64, 13 * (5 + 480) * 4), 2); // in-context regression 80/80: 1.5 MiB -> the default 2
+  assert.equal(shardCount(1, 3, 1 << 30), 3); // never more shards than sequences
   for (const [B, S] of [[64, 2], [15, 2], [7, 4], [1, 1]]) {
     let next = 0;
     for (let s = 0; s < S; s++) {
@@ -84,6 +99,59 @@ test("training at 1 and 2 threads is identical bit for bit (gated RNN, LSTM on a
     const mean = (xs: number[]) => xs.reduce((u, v) => u + v, 0) / xs.length;
     assert.ok(mean(a.losses.slice(-5)) < mean(a.losses.slice(0, 5)), `${model}: the loss decreases`);
   }
+});
+
+test("per-shard targets: trainStep (targets on the shards' threads) is trainStepOn with full batches bit for bit, 1 and 2 threads", () => {
+  for (const [model, extra] of [["gated-rnn", {}], ["lstm", { batch: 15 }]] as const) {
+    const runs = [1, 2].map((threads) => {
+      const own = trainer({ ...tiny(model, extra), threads });
+      const full = trainer({ ...tiny(model, extra), threads });
+      assert.equal(own.engine.threads, threads, own.engine.note);
+      assert.ok(own.engine.shardTargets, "teacher-student splits its batches");
+      const a = run(own, 20);
+      const b = run(full, 20, fullBatchStep);
+      assertSameRun(a, b, `${model}, ${threads} thread(s)`);
+      assert.deepEqual(own.dataRng.state(), full.dataRng.state(), "the same data stream");
+      return a;
+    });
+    assertSameRun(runs[0], runs[1], `${model}: 1 vs 2 threads`);
+  }
+  // the float32 reference backend too (its target buffer rounds as f32 batches do)
+  const a = run(trainer({ ...tiny("gru"), backend: "reference" }, ref32), 5);
+  const b = run(trainer({ ...tiny("gru"), backend: "reference" }, ref32), 5, fullBatchStep);
+  assertSameRun(a, b, "gru on ref32");
+});
+
+test("per-shard targets: step(batch, true) never reads batch.target; only where the task splits and the dtype matches", () => {
+  const a = trainer({ ...tiny("gated-rnn"), threads: 2 });
+  const b = trainer({ ...tiny("gated-rnn"), threads: 2 });
+  const batch = a.task.batch(Rng.fromSeed(77), a.cfg.task_config, a.setup, a.cfg.batch, a.cfg.dtype);
+  const garbage = { ...batch, target: batch.target.map(() => NaN) };
+  const copy = (g: Record<string, Float>) => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v)]));
+  const ra = a.engine.step(garbage, true);
+  const ga = copy(ra.grads);
+  const rb = b.engine.step(batch);
+  assert.ok(Number.isFinite(ra.sse) && Object.is(ra.sse, rb.sse), `${ra.sse} vs ${rb.sse}`);
+  assert.deepEqual(ga, copy(rb.grads));
+  // icl-regression (no split): the full-batch path only
+  const icl = trainer({ task: "icl-regression", task_config: { d_x: 2, d_y: 2, T: 4 }, model: "gated-rnn", model_config: { hidden: 8, output_gating: 8 }, batch: 8, val_size: 8, threads: 2 });
+  assert.equal(icl.engine.shardTargets, false);
+  assert.throws(() => icl.engine.step(icl.task.batch(Rng.fromSeed(1), icl.cfg.task_config, icl.setup, 8, "f32"), true), /cannot compute targets per shard/);
+  assert.ok(Number.isFinite(trainStep(icl).loss));
+  // f32 batches on float64 kernels: targets must be rounded to f32 as the batch does, so the batch's own are used
+  const mixed = trainer({ ...tiny("gated-rnn"), backend: "reference" }, ref64);
+  assert.equal(mixed.engine.shardTargets, false);
+  assert.ok(Number.isFinite(trainStep(mixed).loss));
+});
+
+test("spinWhile: returns the new value at once, the old one when the budget or stop() ends the spin", () => {
+  const a = new Int32Array(new SharedArrayBuffer(8));
+  a[1] = 5;
+  assert.equal(spinWhile(a, 1, 4, 1000), 5, "differs already");
+  assert.equal(spinWhile(a, 1, 5, 1000, true), 5, "equal already (until)");
+  assert.equal(spinWhile(a, 1, 5, 0.2), 5, "no change within the budget");
+  assert.equal(spinWhile(a, 1, 6, 0.2, true), 5, "never equal within the budget");
+  assert.equal(spinWhile(a, 1, 5, 60_000, false, () => true), 5, "stop() ends the spin");
 });
 
 test("fast-kernel training follows the float32 reference kernels over 100 steps", () => {

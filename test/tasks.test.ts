@@ -143,6 +143,45 @@ test("teacher-student: same seed -> identical teacher and batches, different see
   assert.notDeepEqual([...a.b.x.data], [...a.v.x.data]); // validation comes from its own stream
 });
 
+test("teacher-student split: inputs + targets over any shards of [0, B) is batch() bit for bit, rng state alike", () => {
+  const root = Rng.fromSeed(11);
+  const teachers = [
+    ["the task's teacher", teacherStudent.setup(root.split(), tsCfg)],
+    // not the fast f64 single-head path: eq. 1 through attention.forward on each shard's sequences
+    ["2-head teacher", attention.init(root.split(), { d: 4, heads: 2, d_key: 4, d_out: 4 }, "f64")],
+    ["f32 teacher", attention.init(root.split(), { d: 4, heads: 1, d_key: 4, d_out: 4 }, "f32")],
+  ] as const;
+  const split = teacherStudent.split!;
+  for (const [what, teacher] of teachers) {
+    for (const dtype of ["f32", "f64"] as const) {
+      for (const B of [1, 7, 16]) {
+        const seed = root.nextU32();
+        const r1 = Rng.fromSeed(seed);
+        const r2 = Rng.fromSeed(seed);
+        const want = teacherStudent.batch(r1, tsCfg, teacher, B, dtype);
+        const got = split.inputs(r2, tsCfg, teacher, B, dtype);
+        assert.deepEqual(r2.state(), r1.state(), `${what} ${dtype} B=${B}: rng state`);
+        assert.deepEqual(got.x, want.x);
+        assert.deepEqual(got.scored, want.scored);
+        assert.equal(got.target.constructor, want.target.constructor);
+        assert.ok(got.target.every((v) => v === 0), "inputs leave the targets to targets()");
+        // shards in reverse order; rows outside [b0, b1) stay untouched
+        const cuts = [0, Math.floor(B / 3), Math.floor((2 * B) / 3), B];
+        for (let i = cuts.length - 2; i >= 0; i--) {
+          const before = got.target.slice();
+          split.targets(tsCfg, teacher, got.x.data, got.target, cuts[i], cuts[i + 1]);
+          const row = tsCfg.T * tsCfg.d;
+          for (let j = 0; j < got.target.length; j++) {
+            if (j < cuts[i] * row || j >= cuts[i + 1] * row) assert.equal(got.target[j], before[j], `${what}: element ${j} outside the shard`);
+          }
+        }
+        assert.deepEqual(got.target, want.target, `${what} ${dtype} B=${B}: targets`);
+      }
+    }
+  }
+  assert.equal(iclRegression.split, undefined, "icl-regression's targets need each sequence's W*: no split");
+});
+
 test("teacher-student: teacher entries are N(0, 1/d)", () => {
   for (const d of [4, 16]) {
     const entries: number[] = [];

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { kernelsFor } from "../src/cli/kernels.ts";
-import { loadParams } from "../src/io/files.ts";
+import { loadParams, loadTensors } from "../src/io/files.ts";
 import { ref64 } from "../src/kernels/reference.ts";
 import { attention } from "../src/models/attention.ts";
 import type { AttentionConfig } from "../src/models/attention.ts";
@@ -122,6 +122,19 @@ test("runs: same seed -> identical metrics; the reported loss is what an indepen
   const summary = JSON.parse(await readFile(join(a, "summary.json"), "utf8"));
   assert.ok(Math.abs(loss - summary.val_loss) / summary.val_loss < 0.25, `independent ${loss} vs reported ${summary.val_loss}`);
   assert.ok(summary.zero_val_loss > 20 * summary.val_loss, `zero predictor ${summary.zero_val_loss} vs ${summary.val_loss}`);
+});
+
+test("runs: 1 and 2 threads (each shard's targets on its thread) give identical metrics, model and checkpoint tensors", async () => {
+  const [one, two] = [dir(), dir()];
+  await runTraining({ ...tiny, threads: 1 }, { out: one, kernels });
+  await runTraining({ ...tiny, threads: 2 }, { out: two, kernels });
+  assert.deepEqual(strip(await metricsOf(two)), strip(await metricsOf(one)));
+  assert.deepEqual(await readFile(join(two, "model.safetensors")), await readFile(join(one, "model.safetensors")));
+  // the checkpoint: parameters, AdamW moments and the data stream's state (its metadata also holds elapsed_s)
+  const [c1, c2] = await Promise.all([one, two].map((d) => loadTensors(join(d, "checkpoint.safetensors"))));
+  assert.deepEqual(c2.tensors, c1.tensors);
+  const state = (c: typeof c1) => ({ ...JSON.parse(c.metadata.state), elapsed_s: 0 });
+  assert.deepEqual(state(c2), state(c1));
 });
 
 test("runs: an interrupted run (Ctrl-C path) resumes to exactly the uninterrupted metrics", async () => {

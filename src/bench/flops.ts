@@ -36,6 +36,7 @@ export function countingKernels(inner: Kernels): Kernels & { flops: number } {
     tanh(o, a, n) { c.flops += n; inner.tanh(o, a, n); },
     sumRows(o, A, m, n, acc) { c.flops += m * n; inner.sumRows(o, A, m, n, acc); },
     sumCols(o, A, m, n, acc) { c.flops += m * n; inner.sumCols(o, A, m, n, acc); },
+    adamw(p, g, m, v, n, s) { inner.adamw(p, g, m, v, n, s); }, // the optimizer is left out of the count
   };
   if (k.allocUninit) c.allocUninit = (n) => k.allocUninit!(n);
   return c;

@@ -72,6 +72,8 @@ export interface RawKernels {
   sumRows(out: number, A: number, m: number, n: number, acc: number): void;
   /** out[i] = (acc ? out[i] : 0) + Σ_j A[i,j], A [m,n]. */
   sumCols(out: number, A: number, m: number, n: number, acc: number): void;
+  /** AdamW in place on n float32 parameters p with gradients g and moments m, v (float64 per element; Kernels.adamw). */
+  adamw(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, wd: number, scale: number): void;
 }
 
 /** The fast backend: Kernels plus access to its memory, raw exports and arena. */
@@ -485,6 +487,16 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
         const pa = ptr(A, m * n, "sumCols", "A", IN);
         const po = ptr(out, m, "sumCols", "out", acc ? INOUT : OUT);
         raw.sumCols(po, pa, m, n, acc ? 1 : 0);
+      });
+    },
+    adamw(p, g, m, v, n, s) {
+      dims("adamw", n);
+      scoped(() => {
+        const pg = ptr(g, n, "adamw", "g", IN);
+        const pp = ptr(p, n, "adamw", "p", INOUT);
+        const pm = ptr(m, n, "adamw", "m", INOUT);
+        const pv = ptr(v, n, "adamw", "v", INOUT);
+        raw.adamw(pp, pg, pm, pv, n, s.lr, s.beta1, s.beta2, s.c1, s.c2, s.eps, s.wd, s.scale);
       });
     },
   };

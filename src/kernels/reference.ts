@@ -152,6 +152,17 @@ export function referenceKernels(dtype: DType): Kernels {
         out[i] = (acc ? out[i] : 0) + s;
       }
     },
+    adamw(p, g, m, v, n, s) {
+      const { lr, beta1: b1, beta2: b2, c1, c2, eps, wd, scale } = s;
+      for (let i = 0; i < n; i++) {
+        const gi = g[i] * scale;
+        const mi = b1 * m[i] + (1 - b1) * gi;
+        const vi = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + wd * p[i]);
+      }
+    },
   };
 }
 

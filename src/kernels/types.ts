@@ -6,6 +6,22 @@
  */
 import type { DType, Float } from "../tensor.ts";
 
+/** The scalars of one AdamW update (src/train/adamw.ts): lr, betas, bias corrections c1 = 1-b1^t, c2 = 1-b2^t. */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  /** 1 - beta1^t. */
+  c1: number;
+  /** 1 - beta2^t. */
+  c2: number;
+  eps: number;
+  /** Decoupled weight decay of this tensor (0 = none). */
+  wd: number;
+  /** Gradient scale (global-norm clipping; 1 = none). */
+  scale: number;
+}
+
 export interface Kernels {
   /** "reference-f64", "reference-f32" or "fast-f32". */
   readonly name: string;
@@ -71,4 +87,11 @@ export interface Kernels {
   sumRows(out: Float, A: Float, m: number, n: number, acc?: boolean): void;
   /** Row sums: out[i] = (acc ? out[i] : 0) + sum_j A[i,j] for A [m,n]. */
   sumCols(out: Float, A: Float, m: number, n: number, acc?: boolean): void;
+
+  /**
+   * AdamW on n parameters in place, each element in float64 exactly as written (so every backend gives the same bits
+   * on float32 buffers): g' = scale·g, m = b1·m + (1-b1)·g', v = b2·v + (1-b2)·g'·g',
+   * p = p - lr·((m/c1) / (sqrt(v/c2) + eps) + wd·p), with m, v unrounded in the last line.
+   */
+  adamw(p: Float, g: Float, m: Float, v: Float, n: number, s: AdamWStep): void;
 }

@@ -285,6 +285,8 @@ function makeFamily(name: string, dense: boolean, summary: string): ModelFamily<
       return { y, cache: cache as unknown as Cache };
     },
     backward: (p, cache, dy, k) => backwardCore(k, views(k, p, dense), cache as unknown as GatedCache, dy, dense),
+    // GatedCache per row: z [d_in + 1], gxIn, gmIn, h [N each], gxOut, gmOut, g [M each]
+    cachedFloatsPerRow: (c) => c.d_in + 1 + 3 * c.hidden + 3 * c.output_gating,
     initState: (p, B) => ({ h: allocFloat(paramsDtype(p), B * p.config.hidden) }),
     step(p, s, x, k = defaultKernels(p)) {
       const c = p.config;

@@ -48,6 +48,12 @@ export interface ModelFamily<C = any> {
    * `params` (same names and shapes, k's buffers) and dL/dx [B*T*d_in].
    */
   backward?(params: Params<C>, cache: Cache, dy: Float, k: Kernels): Gradients;
+  /**
+   * Floats per (sequence, time) row that forwardCached keeps for the backward pass, for families that compute over
+   * all B·T rows at once: the trainer then cuts the batch into shards small enough for these to stay in cache
+   * (src/train/parallel.ts, shardCount). Absent: 2 shards (families that loop over time already work in small pieces).
+   */
+  cachedFloatsPerRow?(config: C): number;
 }
 
 /** Whatever a family's forwardCached keeps for its backward pass (opaque to callers). */

@@ -26,27 +26,41 @@ export const teacherStudentSchema: Schema<TeacherStudentConfig> = {
   T: int("sequence length T", { min: 1, max: 1 << 20, default: 32 }),
 };
 
-/** Teacher outputs for x [B, T, d] ~ N(0, I_d) drawn from `rng`: targets at every t, scored = [0..T-1] (Section 3). */
-function drawBatch(rng: Rng, c: TeacherStudentConfig, teacher: Params<AttentionConfig>, B: number, dtype: DType): Batch {
+/** Inputs x [B, T, d] ~ N(0, I_d) drawn from `rng` (one fillNormal), target [B, T, d] zeros, scored = [0..T-1]. */
+function drawInputs(rng: Rng, c: TeacherStudentConfig, B: number, dtype: DType): Batch {
   const { d, T } = c;
   const xData = allocFloat(dtype, B * T * d);
   rng.fillNormal(xData);
-  const x = { shape: [B, T, d], data: xData };
-  // Eq. 1 in the teacher's dtype (f64) on the stored inputs, then stored in the batch dtype.
-  const target = allocFloat(dtype, B * T * d);
-  const cfg = attentionConfig(teacher.config);
-  if (cfg.heads === 1 && cfg.d_out === d && teacher.tensors.W_V.data instanceof Float64Array) teacherTargets(teacher, xData, B, T, target);
-  else target.set(attention.forward(teacher, x).data);
-  return { x, target, scored: Array.from({ length: T }, (_, t) => t) };
+  return { x: { shape: [B, T, d], data: xData }, target: allocFloat(dtype, B * T * d), scored: Array.from({ length: T }, (_, t) => t) };
 }
 
 /**
- * target[b,t,:] = y_t of eq. 1 for one float64 head, y_t = sum_{s<=t} v_s (q_t · k_s) with v = x W_Vᵀ, k = x W_Kᵀ,
- * q = x W_Qᵀ (x [B, T, d], W_V [d_out, d], W_K, W_Q [d_key, d]), then rounded into `target` [B, T, d_out]. Bit for bit
+ * target[b] = eq. 1 teacher output on x[b] for b in [b0, b1) (x [>= b1, T, d], target [>= b1, T, d_out]), computed
+ * in the teacher's dtype (f64) on the stored inputs, then stored in target's dtype; per sequence, so any split of
+ * [0, B) gives the same numbers.
+ */
+function fillTargets(teacher: Params<AttentionConfig>, c: TeacherStudentConfig, x: Float, target: Float, b0: number, b1: number): void {
+  const { d, T } = c;
+  const cfg = attentionConfig(teacher.config);
+  if (cfg.heads === 1 && cfg.d_out === d && teacher.tensors.W_V.data instanceof Float64Array) teacherTargets(teacher, x, T, target, b0, b1);
+  else if (b1 > b0) target.set(attention.forward(teacher, { shape: [b1 - b0, T, d], data: x.subarray(b0 * T * d, b1 * T * d) }).data, b0 * T * cfg.d_out);
+}
+
+/** Teacher outputs for x [B, T, d] ~ N(0, I_d) drawn from `rng`: targets at every t, scored = [0..T-1] (Section 3). */
+function drawBatch(rng: Rng, c: TeacherStudentConfig, teacher: Params<AttentionConfig>, B: number, dtype: DType): Batch {
+  const batch = drawInputs(rng, c, B, dtype);
+  fillTargets(teacher, c, batch.x.data, batch.target, 0, B);
+  return batch;
+}
+
+/**
+ * target[b,t,:] = y_t of eq. 1 for one float64 head and the sequences b in [b0, b1), y_t = sum_{s<=t} v_s (q_t · k_s)
+ * with v = x W_Vᵀ, k = x W_Kᵀ, q = x W_Qᵀ (x [>= b1, T, d], W_V [d_out, d], W_K, W_Q [d_key, d]), then rounded into
+ * `target` [>= b1, T, d_out] (each sequence on its own: the result does not depend on b0, b1). Bit for bit
  * what `attention.forward` computes with the float64 reference kernels (same products, same summation order, the
  * zero products above the causal diagonal skipped: adding them never changes a sum), ~10x faster.
  */
-function teacherTargets(teacher: Params<AttentionConfig>, x: Float, B: number, T: number, target: Float): void {
+function teacherTargets(teacher: Params<AttentionConfig>, x: Float, T: number, target: Float, b0: number, b1: number): void {
   const { d, d_key: dk, d_out: dv } = attentionConfig(teacher.config);
   const WV = Float64Array.from(teacher.tensors.W_V.data);
   const WK = Float64Array.from(teacher.tensors.W_K.data);
@@ -54,13 +68,30 @@ function teacherTargets(teacher: Params<AttentionConfig>, x: Float, B: number, T
   const xs = new Float64Array(T * d);
   const v = new Float64Array(T * dv), kk = new Float64Array(T * dk), q = new Float64Array(T * dk);
   const sc = new Float64Array(T), y = new Float64Array(T * dv);
-  for (let b = 0; b < B; b++) {
+  for (let b = b0; b < b1; b++) {
     const xo = b * T * d;
     for (let i = 0; i < T * d; i++) xs[i] = x[xo + i];
     project(v, xs, WV, T, d, dv);
     project(kk, xs, WK, T, d, dk);
     project(q, xs, WQ, T, d, dk);
     for (let t = 0; t < T; t++) {
+      if (dk === 4 && dv === 4) {
+        // the two loops below fused (the paper's d = 4): each score used as soon as it is computed
+        const q0 = q[4 * t], q1 = q[4 * t + 1], q2 = q[4 * t + 2], q3 = q[4 * t + 3];
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (let s = 0; s <= t; s++) {
+          const w = 0 + (q0 * kk[4 * s] + q1 * kk[4 * s + 1] + q2 * kk[4 * s + 2] + q3 * kk[4 * s + 3]);
+          a0 += w * v[4 * s];
+          a1 += w * v[4 * s + 1];
+          a2 += w * v[4 * s + 2];
+          a3 += w * v[4 * s + 3];
+        }
+        y[4 * t] = 0 + a0;
+        y[4 * t + 1] = 0 + a1;
+        y[4 * t + 2] = 0 + a2;
+        y[4 * t + 3] = 0 + a3;
+        continue;
+      }
       if (dk === 4) {
         // the same sums unrolled (a leading 0 + only changes the sign of a zero, which the final 0 + undoes)
         const q0 = q[4 * t], q1 = q[4 * t + 1], q2 = q[4 * t + 2], q3 = q[4 * t + 3];
@@ -100,6 +131,14 @@ function teacherTargets(teacher: Params<AttentionConfig>, x: Float, B: number, T
 
 /** out[t, j] = 0 + Σ_p x[t, p] W[j, p] (p ascending): the float64 reference mmNT's arithmetic, x [T, d], W [rows, d]. */
 function project(out: Float64Array, x: Float64Array, W: Float64Array, T: number, d: number, rows: number): void {
+  if (d === 4) {
+    // the same sums unrolled for the paper's d = 4 (0 + x0 w0 + ... in the loop's order)
+    for (let t = 0; t < T; t++) {
+      const x0 = x[4 * t], x1 = x[4 * t + 1], x2 = x[4 * t + 2], x3 = x[4 * t + 3];
+      for (let j = 0; j < rows; j++) out[t * rows + j] = 0 + (0 + x0 * W[4 * j] + x1 * W[4 * j + 1] + x2 * W[4 * j + 2] + x3 * W[4 * j + 3]);
+    }
+    return;
+  }
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < rows; j++) {
       let s = 0;
@@ -112,7 +151,7 @@ function project(out: Float64Array, x: Float64Array, W: Float64Array, T: number,
 /**
  * Section 3 task "teacher-student": setup = attention teacher (W_V, W_K, W_Q [d, d], entries N(0, 1/d)); batch
  * x [B, T, d] ~ N(0, I), target [B, T, d] = eq. 1 teacher output at every step; dIn = dOut = d; artifacts
- * {"attention.safetensors": teacher}.
+ * {"attention.safetensors": teacher}; split: inputs = the x draw, targets = eq. 1 per sequence (pure).
  */
 export const teacherStudent: Task<TeacherStudentConfig, Params<AttentionConfig>> = {
   name: "teacher-student",
@@ -124,4 +163,8 @@ export const teacherStudent: Task<TeacherStudentConfig, Params<AttentionConfig>>
   artifacts: (teacher) => ({ "attention.safetensors": teacher }),
   batch: (rng, c, teacher, B, dtype) => drawBatch(rng, c, teacher, B, dtype),
   validationBatch: (rng, c, teacher, B, dtype) => drawBatch(rng, c, teacher, B, dtype),
+  split: {
+    inputs: (rng, c, _teacher, B, dtype) => drawInputs(rng, c, B, dtype),
+    targets: (c, teacher, x, target, b0, b1) => fillTargets(teacher, c, x, target, b0, b1),
+  },
 };

@@ -35,6 +35,28 @@ export interface Task<C = any, Setup = unknown> {
   batch(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
   /** A validation batch (icl-regression: W* with double the variance); drawn once per run from its own rng. */
   validationBatch(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
+  /**
+   * Optional: `batch` split into its random draws and its targets, for tasks whose targets are a pure per-sequence
+   * function of the inputs (teacher-student; not icl-regression, whose targets need each sequence's random W*).
+   * The trainer then computes each shard's targets on the thread that runs the shard (src/train/parallel.ts).
+   */
+  readonly split?: BatchSplit<C, Setup>;
+}
+
+/**
+ * `Task.batch` in two parts. The invariant (tested): inputs(rng, ...) followed by targets(..., b0, b1) over shards
+ * covering [0, B), in any order and on any thread, gives exactly batch(rng, ...): the same x, scored and targets
+ * bit for bit, and the same rng state afterwards.
+ */
+export interface BatchSplit<C = any, Setup = unknown> {
+  /** batch()'s random draws: x [B, T, d_in] and scored as batch() makes them, target [B, S, d_out] allocated (zeros). */
+  inputs(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
+  /**
+   * target[b, s, :] for the sequences b in [b0, b1) from x[b] alone (x [>= b1, T, d_in], target [>= b1, S, d_out],
+   * rows outside [b0, b1) untouched); pure: no rng, no shared state, so shards may run concurrently. `target` must
+   * have the batch dtype's element type (values are rounded to it as batch() rounds them).
+   */
+  targets(config: C, setup: Setup, x: Float, target: Float, b0: number, b1: number): void;
 }
 
 /**

@@ -18,7 +18,7 @@ import type { Float, Tensor } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import type { AdamWConfig, AdamWState } from "./adamw.ts";
 import { adamwInit, adamwUpdate, isRecurrentName } from "./adamw.ts";
-import type { ShardEngine } from "./parallel.ts";
+import type { ShardEngine, ShardStepResult } from "./parallel.ts";
 import { createShardEngine, kernelsForThreads } from "./parallel.ts";
 import { isLambdaName, lambdaFromNu, nuFromLambda, nuGradient, trainedName } from "./param.ts";
 import { cosine, warmup } from "./schedule.ts";
@@ -223,7 +223,10 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
     validation.push(task.validationBatch(valRng, cfg.task_config, setup, Math.min(cfg.batch, left), cfg.dtype));
   }
   const params: Params = { family: family.name, config, tensors };
-  const engine = createShardEngine({ k, family, params, batch: cfg.batch, T, dIn, dOut, threads: cfg.threads, note, build });
+  const engine = createShardEngine({
+    k, family, params, batch: cfg.batch, T, dIn, dOut, threads: cfg.threads, note, build,
+    targets: { task, config: cfg.task_config, setup, dtype: cfg.dtype },
+  });
   const tr: Trainer = {
     cfg, k, task, setup, family, params,
     trainable, opt, adam,
@@ -258,15 +261,25 @@ export class NonFiniteLossError extends Error {
 /**
  * One optimizer step on a fresh batch: forward, loss L = ½ mean (y - target)² and backward over the batch's shards
  * (tr.engine, summed in shard order: the same numbers on 1 or 2 threads), nu chain rule, AdamW. Returns loss and lr.
+ * When the task splits its batches (Task.split), only the inputs are drawn here and every shard computes its own
+ * targets on its thread: bit for bit trainStepOn(tr, task.batch(...)), the same data stream.
  */
 export function trainStep(tr: Trainer): { loss: number; lr: number } {
-  return trainStepOn(tr, tr.task.batch(tr.dataRng, tr.cfg.task_config, tr.setup, tr.cfg.batch, tr.cfg.dtype));
+  const { task, cfg } = tr;
+  if (task.split && tr.engine.shardTargets) {
+    return update(tr, tr.engine.step(task.split.inputs(tr.dataRng, cfg.task_config, tr.setup, cfg.batch, cfg.dtype), true));
+  }
+  return trainStepOn(tr, task.batch(tr.dataRng, cfg.task_config, tr.setup, cfg.batch, cfg.dtype));
 }
 
 /** trainStep on a given batch (x [B, T, d_in], the trainer's B and T) instead of the next one of the data stream. */
 export function trainStepOn(tr: Trainer, batch: Batch): { loss: number; lr: number } {
+  return update(tr, tr.engine.step(batch));
+}
+
+/** The step after the engine's forward/backward: L = ½ sse / n, nu chain rule, AdamW, lambda from nu. */
+function update(tr: Trainer, { sse, n, grads }: ShardStepResult): { loss: number; lr: number } {
   const { params } = tr;
-  const { sse, n, grads } = tr.engine.step(batch);
   const loss = (0.5 * sse) / n;
   if (!Number.isFinite(loss)) throw new NonFiniteLossError(tr.opt.step + 1, loss);
   const g: Record<string, Float> = {};
@@ -276,7 +289,7 @@ export function trainStepOn(tr: Trainer, batch: Batch): { loss: number; lr: numb
     if (isLambdaName(name)) nuGradient(grad, tr.trainable[tn], params.tensors[name].data);
     g[tn] = grad;
   }
-  const lr = adamwUpdate(tr.adam, tr.opt, tr.trainable, g);
+  const lr = adamwUpdate(tr.adam, tr.opt, tr.trainable, g, tr.k);
   syncLambda(tr);
   return { loss, lr };
 }

@@ -1,14 +1,18 @@
 /**
  * The training step's forward + loss + backward, sharded over the batch: the B sequences are cut into S contiguous
- * shards (S = shardCount(threads, B), 2 for 1 and 2 threads), each shard's gradients go to their own buffers, and the
- * sum is taken in shard order, ((G_0 + G_1) + G_2) + ..., whether the shards ran on one thread or several. So 1 and 2
+ * shards (S = shardCount: 2, or more when the model's cached activations would not fit in cache, and at least the
+ * thread count; e.g. 8 for the paper's teacher-student gated RNN), each shard's gradients go to their own buffers,
+ * and the sum is taken in shard order, ((G_0 + G_1) + G_2) + ..., whether the shards ran on one thread or several. So 1 and 2
  * threads give bit-identical training, and the reference kernels run the very same code (sequentially).
  *
  * Threads (`threads > 1`, fast kernels, Node >= 20.16): the main thread plus `threads - 1` worker_threads
  * (src/train/worker.ts) over one shared WebAssembly.Memory (build/kernels-shared.wasm). Parameters, the batch, the
  * per-shard gradient buffers and a control block live in that memory; each thread has its own arena for activations.
  * A step is two Atomics barriers: the main thread bumps a generation counter (workers wake and compute their shards),
- * computes its own shards, then waits for every worker's "done" word. Where threads are unavailable (a browser
+ * computes its own shards, then waits for every worker's "done" word; both sides spin on Atomics.load for a short
+ * while (SPIN_MS) before sleeping in Atomics.wait, since a sleeping thread takes ~0.1-0.3 ms to wake. When the
+ * task splits its batches (Task.split: teacher-student), the engine can take a batch without targets and every
+ * shard computes its own targets from x first, on the thread that runs it. Where threads are unavailable (a browser
  * without cross-origin isolation, older Node, the reference backend) the engine runs every shard on the calling
  * thread and says so in `note`.
  *
@@ -17,12 +21,23 @@
 import { createFastKernelsSync } from "../kernels/fast.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { ModelFamily, Params } from "../models/types.ts";
-import type { Batch } from "../tasks/types.ts";
-import type { Float } from "../tensor.ts";
+import { getTask } from "../tasks/registry.ts";
+import type { Batch, Task } from "../tasks/types.ts";
+import type { DType, Float } from "../tensor.ts";
 
-/** Shards of a batch of B sequences for `threads` threads: max(2, threads), at most B (1 and 2 threads: the same 2). */
-export function shardCount(threads: number, batch: number): number {
-  return Math.max(1, Math.min(batch, Math.max(2, threads)));
+/** Bytes of cached activations one shard should hold at most (about half of a 2 MiB per-core L2 cache). */
+export const SHARD_BYTES = 1 << 20;
+
+/**
+ * Shards of a batch of B sequences for `threads` threads: max(2, threads, P), at most B, where P is the power of two
+ * that brings one shard's cached activations (B·rowBytes/S, rowBytes = T · the family's cachedFloatsPerRow · 4) under
+ * SHARD_BYTES (1 when the family gives no size). It depends on the model and the batch, never on the machine, and is
+ * the same for every threads <= it: 1, 2, 4, ... threads give bit-identical training.
+ */
+export function shardCount(threads: number, batch: number, rowBytes = 0): number {
+  let p = 1;
+  while (p < batch && (batch * rowBytes) / p > SHARD_BYTES) p *= 2;
+  return Math.max(1, Math.min(batch, Math.max(2, threads, p)));
 }
 
 /** Sequences [start, end) of shard s of S over B: contiguous, sizes floor or ceil of B/S, start = floor(s·B/S). */
@@ -70,16 +85,19 @@ export interface ShardInput {
   n: number;
   b0: number;
   b1: number;
+  /** When given: fills target rows [b0, b1) from x first (Task.split's targets), before the forward pass. */
+  fill?: (x: Float, target: Float, b0: number, b1: number) => void;
 }
 
 /**
- * One shard's forward, loss and backward on kernels k: sequences [b0, b1) of the batch, gradients copied into `out`
- * (by the family's tensor names, same sizes) and the shard's squared-error sum returned (see shardLoss).
- * Activations live between k.mark() and k.release().
+ * One shard's forward, loss and backward on kernels k: sequences [b0, b1) of the batch (their targets filled first
+ * when s.fill is given), gradients copied into `out` (by the family's tensor names, same sizes) and the shard's
+ * squared-error sum returned (see shardLoss). Activations live between k.mark() and k.release().
  */
 export function runShard(family: ModelFamily, params: Params, k: Kernels, s: ShardInput, out: Record<string, Float>): number {
   const Bs = s.b1 - s.b0;
   const S = s.scored.length;
+  if (s.fill) s.fill(s.x, s.target, s.b0, s.b1);
   const mark = k.mark();
   try {
     const x = { shape: [Bs, s.T, s.dIn], data: s.x.subarray(s.b0 * s.T * s.dIn, s.b1 * s.T * s.dIn) };
@@ -148,8 +166,14 @@ export interface ShardEngine {
   readonly note: string;
   /** The kernels' build: kernels-relaxed-shared.wasm, kernels-shared.wasm, or the backend name. */
   readonly kernels: string;
-  /** Forward, loss and backward of `batch` over every shard; gradients summed in shard order. */
-  step(batch: Batch): ShardStepResult;
+  /** Whether step(batch, true) is available: the spec's task splits its batches (EngineSpec.targets). */
+  readonly shardTargets: boolean;
+  /**
+   * Forward, loss and backward of `batch` over every shard; gradients summed in shard order. With `ownTargets`
+   * (needs shardTargets) batch.target is not read: each shard's thread computes its targets from x first
+   * (Task.split's targets), which gives the same numbers as a full batch from Task.batch.
+   */
+  step(batch: Batch, ownTargets?: boolean): ShardStepResult;
   /** Stops the worker threads (the engine cannot step afterwards). */
   close(): void;
 }
@@ -168,6 +192,17 @@ export interface EngineSpec {
   note?: string;
   /** Carried into the engine's `kernels` (kernelsForThreads' build). */
   build?: string;
+  /** The trainer's task, its config, setup and batch dtype: enables step(batch, true) when the task has a split. */
+  targets?: ShardTargets;
+}
+
+/** A task whose shards may compute their own targets (Task.split), with what its targets() needs. */
+export interface ShardTargets {
+  task: Task;
+  config: unknown;
+  setup: unknown;
+  /** The batches' dtype (targets are rounded to it). */
+  dtype: DType;
 }
 
 // ------------------------------------------------------------------------------------------ shared memory, threads
@@ -177,6 +212,7 @@ export const CTRL = {
   GEN: 0, // step generation: bumped by the main thread to start a step
   CMD: 1, // 1 = step, 2 = exit
   S: 2, // scored steps this batch
+  FILL: 3, // 1 = every shard computes its targets from x (Task.split) this step
   DONE: 8, // + worker index: the generation the worker finished
   READY: 8 + 64, // + worker index: 1 once the worker is running
   ERR: 8 + 128, // + worker index: byte length of its error message (0 = none)
@@ -199,6 +235,8 @@ export interface WorkerInit {
   arena: { start: number; end: number };
   family: string;
   config: unknown;
+  /** The task (registry name) whose split computes the shards' targets, its config and setup (structured-cloned). */
+  task?: { name: string; config: unknown; setup: unknown };
   /** Model tensors: name, shape, byte offset in the memory. */
   tensors: { name: string; shape: number[]; offset: number }[];
   layout: GradLayout;
@@ -217,6 +255,8 @@ export interface WorkerInit {
   shards: number;
   first: number;
   last: number;
+  /** Milliseconds to spin before sleeping while waiting for the next step (SPIN_MS, or 0 when threads > cores). */
+  spinMs: number;
 }
 
 interface SharedInfo {
@@ -333,6 +373,30 @@ function spawnWorker(Worker: WorkerCtor, init: WorkerInit): { terminate(): Promi
 const WORKER_TIMEOUT_MS = 120_000;
 
 /**
+ * Milliseconds a thread spins on Atomics.load before sleeping in Atomics.wait (the main thread waiting for the
+ * workers' "done", a worker waiting for the next step): the gaps within a step are ~0.1-0.5 ms, and waking a
+ * sleeping thread costs ~0.07-0.3 ms. No spinning when there are more threads than cores (a spinning thread would
+ * take a core from one that computes).
+ */
+export const SPIN_MS = 1;
+
+/**
+ * Spins while Atomics.load(a, i) === value (or, with `until`, while it !== value) for at most `ms` milliseconds (not
+ * at all for ms <= 0) and while stop() (checked every 256 loads) is false; returns the last value loaded. The caller
+ * still sleeps in Atomics.wait when the spin ran out, so a wake-up is never lost.
+ */
+export function spinWhile(a: Int32Array, i: number, value: number, ms: number, until = false, stop?: () => boolean): number {
+  let v = Atomics.load(a, i);
+  if ((v === value) === until || ms <= 0) return v;
+  const end = performance.now() + ms;
+  for (let n = 1; ; n++) {
+    v = Atomics.load(a, i);
+    if ((v === value) === until) return v;
+    if ((n & 255) === 0 && (performance.now() > end || stop?.())) return v;
+  }
+}
+
+/**
  * The sharded step for a trainer: persistent batch and gradient buffers in k's memory, and (when k came from
  * kernelsForThreads with threads > 1) the worker threads.
  */
@@ -340,7 +404,8 @@ export function createShardEngine(spec: EngineSpec): ShardEngine {
   const { k, family, params, batch: B, T, dIn, dOut } = spec;
   const info = sharedInfo.get(k);
   const threads = info ? Math.min(spec.threads, info.regions.length) : 1;
-  const shards = shardCount(threads, B);
+  const rowFloats = family.cachedFloatsPerRow?.(params.config) ?? 0;
+  const shards = shardCount(threads, B, T * rowFloats * 4);
   const layout = gradLayout(params);
   const xBuf = k.alloc(B * T * dIn);
   const tBuf = k.alloc(B * T * dOut);
@@ -348,13 +413,34 @@ export function createShardEngine(spec: EngineSpec): ShardEngine {
   const gViews = Array.from({ length: shards }, (_, s) => gradViews(gFlat, layout, s));
   const sum = gViews[0];
   const sse = new Float64Array(shards);
-  const input = (s: number, scored: ArrayLike<number>, n: number): ShardInput => {
+  // shards compute their own targets: the task splits its batches and the target buffer rounds as the batch dtype does
+  const split = spec.targets?.task.split;
+  let fill: ShardInput["fill"];
+  if (spec.targets && split && (tBuf instanceof Float32Array) === (spec.targets.dtype === "f32")) {
+    const { config, setup } = spec.targets;
+    fill = (x, target, b0, b1) => split.targets(config, setup, x, target, b0, b1);
+  }
+  const input = (s: number, scored: ArrayLike<number>, n: number, own: boolean): ShardInput => {
     const [b0, b1] = shardBounds(B, shards, s);
-    return { x: xBuf, target: tBuf, scored, T, dIn, dOut, n, b0, b1 };
+    return { x: xBuf, target: tBuf, scored, T, dIn, dOut, n, b0, b1, fill: own ? fill : undefined };
   };
 
   let pool: Pool | undefined;
-  if (info && threads > 1) pool = startPool(info, spec, layout, { xBuf, tBuf, gFlat }, shards, threads);
+  if (info && threads > 1) {
+    let task: WorkerInit["task"];
+    if (fill && spec.targets) {
+      // the workers look the task up by name and get its config and setup by structured clone
+      const { task: t, config, setup } = spec.targets;
+      try {
+        if (getTask(t.name) !== t) throw new Error("not the registry's task");
+        structuredClone({ config, setup });
+        task = { name: t.name, config, setup };
+      } catch {
+        fill = undefined; // the shards get their targets from the batch then
+      }
+    }
+    pool = startPool(info, spec, layout, { xBuf, tBuf, gFlat }, shards, threads, task);
+  }
   const [, mainLast] = threadShards(shards, threads, 0);
   let closed = false;
 
@@ -363,16 +449,18 @@ export function createShardEngine(spec: EngineSpec): ShardEngine {
     threads,
     note: spec.note ?? (spec.threads > threads ? `threads: running on ${threads}` : ""),
     kernels: spec.build ?? k.name,
-    step(batch: Batch): ShardStepResult {
+    shardTargets: fill !== undefined,
+    step(batch: Batch, ownTargets = false): ShardStepResult {
       if (closed) throw new Error("training step: the trainer's threads were closed");
+      if (ownTargets && !fill) throw new Error("training step: this trainer's task cannot compute targets per shard");
       const [bb, tt] = batch.x.shape;
       if (bb !== B || tt !== T) throw new Error(`training step: batch is [${batch.x.shape.join(", ")}], the trainer was set up for [${B}, ${T}, ${dIn}]`);
       const S = batch.scored.length;
       const n = B * S * dOut;
       xBuf.set(batch.x.data);
-      tBuf.set(batch.target.subarray(0, B * S * dOut));
-      if (pool) pool.start(batch.scored);
-      for (let s = 0; s < mainLast; s++) sse[s] = runShard(family, params, k, input(s, batch.scored, n), gViews[s]);
+      if (!ownTargets) tBuf.set(batch.target.subarray(0, B * S * dOut));
+      if (pool) pool.start(batch.scored, ownTargets);
+      for (let s = 0; s < mainLast; s++) sse[s] = runShard(family, params, k, input(s, batch.scored, n, ownTargets), gViews[s]);
       if (pool) pool.wait(sse, mainLast);
       let total = 0;
       for (let s = 0; s < shards; s++) total += sse[s];
@@ -387,7 +475,8 @@ export function createShardEngine(spec: EngineSpec): ShardEngine {
 }
 
 interface Pool {
-  start(scored: ArrayLike<number>): void;
+  /** Starts a step on the workers (`fill`: their shards compute their own targets). */
+  start(scored: ArrayLike<number>, fill: boolean): void;
   /** Waits for every worker; copies their shards' squared-error sums into sse[from..]. */
   wait(sse: Float64Array, from: number): void;
   close(): void;
@@ -399,12 +488,14 @@ function byteOffset(a: Float): number {
 
 function startPool(
   info: SharedInfo, spec: EngineSpec, layout: GradLayout, bufs: { xBuf: Float; tBuf: Float; gFlat: Float },
-  shards: number, threads: number,
+  shards: number, threads: number, task?: WorkerInit["task"],
 ): Pool {
   const { k, params } = spec;
   const req = builtin()!;
   const { Worker } = req("node:worker_threads");
   const W = threads - 1;
+  const os = req("node:os");
+  const spinMs = threads <= (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length) ? SPIN_MS : 0;
   const ctrlF = k.alloc(CTRL.SCORED + spec.T + 16);
   const ctrl = new Int32Array(info.memory.buffer, byteOffset(ctrlF), CTRL.SCORED + spec.T);
   const sseF = k.alloc(2 * shards + 16);
@@ -421,10 +512,10 @@ function startPool(
     const [first, last] = threadShards(shards, threads, w + 1);
     const init: WorkerInit = {
       index: w, module: info.module, memory: info.memory, arena: info.regions[w + 1],
-      family: spec.family.name, config: params.config, tensors, layout,
+      family: spec.family.name, config: params.config, task, tensors, layout,
       gradOffset: byteOffset(bufs.gFlat), xOffset: byteOffset(bufs.xBuf), xLength: bufs.xBuf.length,
       targetOffset: byteOffset(bufs.tBuf), targetLength: bufs.tBuf.length, sseOffset, ctrlOffset: byteOffset(ctrlF),
-      errOffset: byteOffset(errF), batch: spec.batch, T: spec.T, dIn: spec.dIn, dOut: spec.dOut, shards, first, last,
+      errOffset: byteOffset(errF), batch: spec.batch, T: spec.T, dIn: spec.dIn, dOut: spec.dOut, shards, first, last, spinMs,
     };
     const worker = spawnWorker(Worker, init);
     worker.unref();
@@ -441,8 +532,9 @@ function startPool(
     Atomics.store(ctrl, CTRL.ERR + w, 0);
     return new Error(`worker thread ${w + 1}: ${msg}`);
   };
-  /** Blocks until ctrl[slot] === want (or a worker reports an error); throws after the timeout. */
+  /** Blocks until ctrl[slot] === want (or a worker reports an error), spinning spinMs first; throws after the timeout. */
   const waitFor = (slot: number, want: number, w: number, what: string): void => {
+    if (spinWhile(ctrl, slot, want, spinMs, true, () => Atomics.load(ctrl, CTRL.ERR + w) !== 0) === want) return;
     const t0 = Date.now();
     for (;;) {
       const v = Atomics.load(ctrl, slot);
@@ -455,11 +547,12 @@ function startPool(
   };
 
   return {
-    start(scored) {
+    start(scored, fill) {
       if (!ready) {
         for (let w = 0; w < W; w++) waitFor(CTRL.READY + w, 1, w, "start");
         ready = true;
       }
+      Atomics.store(ctrl, CTRL.FILL, fill ? 1 : 0);
       Atomics.store(ctrl, CTRL.S, scored.length);
       for (let i = 0; i < scored.length; i++) ctrl[CTRL.SCORED + i] = scored[i];
       Atomics.store(ctrl, CTRL.CMD, CMD_STEP);

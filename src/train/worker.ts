@@ -1,17 +1,19 @@
 /**
  * A training worker thread (Node worker_threads; started by src/train/parallel.ts): instantiates the shared fast
  * kernels over the trainer's shared memory with its own arena, then loops: wait for the main thread's generation
- * counter, run its shards (forward, loss, backward, gradients into its shard buffers), publish "done". Errors are
+ * counter (spinning d.spinMs before sleeping), run its shards (their targets from x first when the step says so,
+ * then forward, loss, backward, gradients into its shard buffers), publish "done". Errors are
  * written into the control block (the main thread is blocked in Atomics.wait and reads them from there).
  */
 import { workerData } from "node:worker_threads";
 import { createFastKernelsSync } from "../kernels/fast.ts";
 import { getFamily } from "../models/registry.ts";
 import type { Params } from "../models/types.ts";
+import { getTask } from "../tasks/registry.ts";
 import type { Tensor } from "../tensor.ts";
 import { numel } from "../tensor.ts";
-import type { WorkerInit } from "./parallel.ts";
-import { CMD_EXIT, CTRL, ERR_BYTES, gradViews, runShard, shardBounds } from "./parallel.ts";
+import type { ShardInput, WorkerInit } from "./parallel.ts";
+import { CMD_EXIT, CTRL, ERR_BYTES, gradViews, runShard, shardBounds, spinWhile } from "./parallel.ts";
 
 const d = workerData as WorkerInit;
 const buf = d.memory.buffer as unknown as SharedArrayBuffer;
@@ -38,11 +40,18 @@ try {
   const target = new Float32Array(buf, d.targetOffset, d.targetLength);
   const sseOut = new Float64Array(buf, d.sseOffset, d.shards);
   const grads = Array.from({ length: d.shards }, (_, s) => gradViews(gFlat, d.layout, s));
+  let fill: ShardInput["fill"];
+  if (d.task) {
+    const { name, config, setup } = d.task;
+    const split = getTask(name).split;
+    if (!split) throw new Error(`task "${name}" cannot compute targets per shard`);
+    fill = (xs, ts, b0, b1) => split.targets(config, setup, xs, ts, b0, b1);
+  }
   let seen = Atomics.load(ctrl, CTRL.GEN); // before READY: the main thread bumps GEN only once every worker is ready
   Atomics.store(ctrl, CTRL.READY + d.index, 1);
   Atomics.notify(ctrl, CTRL.READY + d.index);
   for (;;) {
-    Atomics.wait(ctrl, CTRL.GEN, seen);
+    if (spinWhile(ctrl, CTRL.GEN, seen, d.spinMs) === seen) Atomics.wait(ctrl, CTRL.GEN, seen);
     const gen = Atomics.load(ctrl, CTRL.GEN);
     if (gen === seen) continue;
     seen = gen;
@@ -51,9 +60,12 @@ try {
       const S = Atomics.load(ctrl, CTRL.S);
       const scored = ctrl.slice(CTRL.SCORED, CTRL.SCORED + S);
       const n = d.batch * S * d.dOut;
+      const own = Atomics.load(ctrl, CTRL.FILL) === 1;
+      if (own && !fill) throw new Error("the step asks for targets per shard, but this worker has no task");
       for (let s = d.first; s < d.last; s++) {
         const [b0, b1] = shardBounds(d.batch, d.shards, s);
-        sseOut[s] = runShard(family, params, k, { x, target, scored, T: d.T, dIn: d.dIn, dOut: d.dOut, n, b0, b1 }, grads[s]);
+        const input = { x, target, scored, T: d.T, dIn: d.dIn, dOut: d.dOut, n, b0, b1, fill: own ? fill : undefined };
+        sseOut[s] = runShard(family, params, k, input, grads[s]);
       }
     } catch (e) {
       report(e);
