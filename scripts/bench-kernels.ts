@@ -1,9 +1,13 @@
 /**
  * Micro-benchmark of the fast kernels' matrix products (arena buffers, zero copy), printing GFLOP/s = 2·m·k·n / time
  * (gate: 4·m·k·n) for the best and the median of `--runs` timed runs (the best is robust to other load on the machine).
- * Usage: node --import tsx scripts/bench-kernels.ts [--ms 300] [--runs 7] [--shared]   (needs `npm run build:wasm` first)
+ * Usage: node --import tsx scripts/bench-kernels.ts [--ms 300] [--runs 7] [--shared] [--relaxed]   (needs `npm run build:wasm`
+ * first; --relaxed times build/kernels-relaxed.wasm, the fused multiply-add build the trainer prefers)
  */
-import { loadFastKernels } from "../src/kernels/node.ts";
+import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+import { createFastKernels } from "../src/kernels/fast.ts";
+import { fastKernelsWasmPath, loadFastKernels } from "../src/kernels/node.ts";
 import { Rng } from "../src/rng.ts";
 
 type Op = "mm" | "mmNT" | "mmTN" | "gate";
@@ -36,10 +40,14 @@ const cases: Case[] = [
 ];
 
 const shared = process.argv.includes("--shared");
-const K = await loadFastKernels({ memoryBytes: 64 * 1024 * 1024, shared });
+const relaxed = process.argv.includes("--relaxed");
+if (relaxed) setFlagsFromString("--experimental-wasm-relaxed-simd"); // Node 20 validates relaxed SIMD only behind it
+const K = relaxed
+  ? await createFastKernels(readFileSync(fastKernelsWasmPath().replace(/kernels\.wasm$/, "kernels-relaxed.wasm")), { memoryBytes: 64 * 1024 * 1024 })
+  : await loadFastKernels({ memoryBytes: 64 * 1024 * 1024, shared });
 const rng = Rng.fromSeed(1);
 
-console.log(`fast kernels (${K.name}${shared ? ", shared memory" : ""}): ${runs} runs of ~${(budgetMs / runs).toFixed(0)} ms per case; GFLOP/s best / median`);
+console.log(`fast kernels (${K.name}${relaxed ? ", relaxed-SIMD build" : shared ? ", shared memory" : ""}): ${runs} runs of ~${(budgetMs / runs).toFixed(0)} ms per case; GFLOP/s best / median`);
 for (const c of cases) {
   const { m, k, n } = c;
   const mark = K.mark();
