@@ -2,8 +2,8 @@
  * The training step's forward + loss + backward, sharded over the batch: the B sequences are cut into S contiguous
  * shards (S = shardCount: 2, or more when the model's cached activations would not fit in cache, and at least the
  * thread count; e.g. 8 for the paper's teacher-student gated RNN), each shard's gradients go to their own buffers,
- * and the sum is taken in shard order, ((G_0 + G_1) + G_2) + ..., whether the shards ran on one thread or several. So 1 and 2
- * threads give bit-identical training, and the reference kernels run the very same code (sequentially).
+ * and the sum is taken in shard order, ((G_0 + G_1) + G_2) + ..., whether the shards ran on one thread or several.
+ * So 1 and 2 threads give bit-identical training, and the reference kernels run the very same code (sequentially).
  *
  * Threads (`threads > 1`, fast kernels, Node >= 20.16): the main thread plus `threads - 1` worker_threads
  * (src/train/worker.ts) over one shared WebAssembly.Memory (build/kernels-shared.wasm). Parameters, the batch, the
