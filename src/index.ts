@@ -8,7 +8,7 @@ export type { RngState } from "./rng.ts";
 export * from "./config.ts";
 export * from "./linalg.ts";
 
-export type { Kernels } from "./kernels/types.ts";
+export type { AdamWStep, Kernels } from "./kernels/types.ts";
 export { referenceKernels, ref32, ref64, referenceFor, sigmoid } from "./kernels/reference.ts";
 export { createFastKernels, createFastKernelsSync } from "./kernels/fast.ts";
 export type { FastKernels, FastKernelsOptions } from "./kernels/fast.ts";
