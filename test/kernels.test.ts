@@ -18,6 +18,7 @@ import {
   loadFastKernelsSync,
 } from "../src/kernels/node.ts";
 import { ref32, ref64 } from "../src/kernels/reference.ts";
+import { FAST_FLUSH_BELOW } from "../src/kernels/types.ts";
 import { Rng } from "../src/rng.ts";
 import { relError } from "../src/tensor.ts";
 
@@ -273,6 +274,24 @@ describe("fast kernels: scans", () => {
 
 describe("fast kernels: elementwise and reductions", () => {
   const SIZES = [0, 1, 3, 4, 5, 17, 100, 1001];
+
+  it("mul, gate and the scans flush results below 2^-63 to 0 (no denormals reach the products); NaN and Inf pass", () => {
+    const t = FAST_FLUSH_BELOW;
+    const a = new Float32Array([1e-20, -1e-20, 1e-9, Math.fround(t), 3e-20, Number.NaN, Infinity, 2, 1e-30]);
+    const b = new Float32Array([1e-20, 1e-20, 1e-9, 1, 1, 1, 1, 1e-19, 1]);
+    for (const Kb of [K, relaxedKernels()]) {
+      const out = new Float32Array(a.length);
+      Kb.mul(out, a, b, a.length);
+      // 1e-40 (denormal) -> 0, 1e-18 kept, t itself kept, 3e-20 < t -> 0, NaN and Inf kept, 2e-19 kept, 1e-30 -> 0
+      assert.deepEqual([...out], [0, 0, Math.fround(Math.fround(1e-9) * Math.fround(1e-9)), Math.fround(t), 0, Number.NaN, Infinity, Math.fround(2e-19), 0]);
+      const h = new Float32Array(6);
+      Kb.scan(h, new Float32Array([1e-10, 0, 0, 1e-30, 0, 0]), new Float32Array([1e-5]), 2, 3, 1);
+      assert.deepEqual([...h], [Math.fround(1e-10), Math.fround(Math.fround(1e-5) * Math.fround(1e-10)), 0, 0, 0, 0]);
+      const g = new Float32Array(5);
+      Kb.gate(g, new Float32Array([1e-12, 1e-3, 1, 1, 1]), new Float32Array([1]), new Float32Array([1e-9]), 5, 1, 1);
+      assert.deepEqual([...g], [0, Math.fround(Math.fround(1e-3) * Math.fround(Math.fround(1e-3) * Math.fround(1e-9))), ...[1, 1, 1].map(() => Math.fround(1e-9))]);
+    }
+  });
 
   it("adamw equals the float32 reference bit for bit (both builds; decay, clipping scale, early and late steps, foreign buffers)", () => {
     for (const Kb of [K, relaxedKernels()]) {
