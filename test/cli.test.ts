@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { opt, parseArgs, UsageError } from "../src/cli/args.ts";
 import { defineCommand, makeTable, planned } from "../src/cli/commands.ts";
 import { runCli } from "../src/cli/main.ts";
+import { progressView } from "../src/cli/progress.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const COMMANDS = ["construct", "train", "analyze", "reproduce", "bench", "serve"];
@@ -257,4 +258,15 @@ describe("parseArgs", () => {
     assert.equal(table[1], built);
     assert.equal(table[0].run, undefined);
   });
+});
+
+test("progress lines: ETA from the steps done since the first report (a resumed run starts past 0)", () => {
+  const lines: string[] = [];
+  const out = { isTTY: false, write: (x: string) => lines.push(x) } as unknown as NodeJS.WriteStream;
+  let t = 0;
+  const view = progressView(1000, "run", out, 0, () => t);
+  view.update(600, { loss: "1" }); // resumed at step 600: no rate yet
+  t = 10_000;
+  view.update(700, { loss: "1" }); // 100 steps in 10 s -> 300 left take 30 s
+  assert.deepEqual(lines, ["run 600/1000 | ETA ? | loss 1\n", "run 700/1000 | ETA 30s | loss 1\n"]);
 });

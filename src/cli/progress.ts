@@ -10,8 +10,13 @@ export interface ProgressView {
   stop(): void;
 }
 
-/** A progress view on stream `out`: a bar when it is a TTY, throttled plain lines (every `everyS` s) otherwise. */
-export function progressView(total: number, label: string, out: NodeJS.WriteStream = process.stderr, everyS = 5): ProgressView {
+/**
+ * A progress view on stream `out`: a bar when it is a TTY, throttled plain lines (every `everyS` s) otherwise, whose
+ * ETA = (total - value) · elapsed / (value - first value reported) (`now`: the clock in ms).
+ */
+export function progressView(
+  total: number, label: string, out: NodeJS.WriteStream = process.stderr, everyS = 5, now: () => number = () => performance.now(),
+): ProgressView {
   if (out.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -32,14 +37,19 @@ export function progressView(total: number, label: string, out: NodeJS.WriteStre
     };
   }
   let last = 0;
-  const t0 = performance.now();
+  let t0 = 0;
+  let first = NaN; // the first value reported: a resumed run starts past 0, and only what follows is timed
   return {
     update(value, payload) {
-      const now = performance.now();
-      if (now - last < everyS * 1000 && value < total) return;
-      last = now;
-      const elapsed = (now - t0) / 1000;
-      const eta = value > 0 ? ((total - value) * elapsed) / value : NaN;
+      const t = now();
+      if (Number.isNaN(first)) {
+        first = value;
+        t0 = t;
+      }
+      if (t - last < everyS * 1000 && value < total) return;
+      last = t;
+      const elapsed = (t - t0) / 1000;
+      const eta = value > first ? ((total - value) * elapsed) / (value - first) : NaN;
       const info = Object.entries(payload).map(([k, v]) => `${k} ${v}`).join(" | ");
       out.write(`${label} ${value}/${total} | ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)}s` : "?"} | ${info}\n`);
     },

@@ -32,7 +32,8 @@ class SweepProgress {
   private done = 0;
   private skipped = 0;
   private readonly t0 = performance.now();
-  private readonly active = new Map<string, { step: number; steps: number; loss: number; val: number }>();
+  /** Runs in progress; step0 = the first step seen in this invocation (a resumed run's earlier steps are not timed here). */
+  private readonly active = new Map<string, { step: number; step0?: number; steps: number; loss: number; val: number }>();
   private doneCost = 0;
   private bar?: ProgressView;
   private barId?: string;
@@ -42,7 +43,7 @@ class SweepProgress {
 
   private activeCost(): number {
     let c = 0;
-    for (const [id, a] of this.active) c += ((this.runs.get(id)?.cost ?? 0) * a.step) / Math.max(1, a.steps);
+    for (const [id, a] of this.active) c += ((this.runs.get(id)?.cost ?? 0) * (a.step - (a.step0 ?? a.step))) / Math.max(1, a.steps);
     return c;
   }
 
@@ -71,7 +72,14 @@ class SweepProgress {
       }
     } else if (e.type === "progress") {
       const a = this.active.get(e.id);
-      if (a) Object.assign(a, { step: e.step, steps: e.steps, loss: e.loss, val: e.val_loss });
+      if (a) {
+        if (a.step0 === undefined) {
+          // what a resumed run did before this invocation counts as skipped, not as done in this invocation's time
+          a.step0 = e.step;
+          this.skippedCost += ((this.runs.get(e.id)?.cost ?? 0) * e.step) / Math.max(1, e.steps);
+        }
+        Object.assign(a, { step: e.step, steps: e.steps, loss: e.loss, val: e.val_loss });
+      }
       if (this.quiet) return;
       const eta = this.eta();
       const sweep = `${this.done}/${this.total} runs done, ETA ${Number.isFinite(eta) ? fmtDuration(eta) : "?"}`;
@@ -104,7 +112,11 @@ class SweepProgress {
       if (e.skipped) {
         this.skipped++;
         this.skippedCost += this.runs.get(e.id)?.cost ?? 0;
-      } else this.doneCost += this.runs.get(e.id)?.cost ?? 0;
+      } else {
+        // the part before a resume was counted as skipped at its first progress event
+        const cost = this.runs.get(e.id)?.cost ?? 0;
+        this.doneCost += a?.step0 !== undefined ? (cost * (a.steps - a.step0)) / Math.max(1, a.steps) : cost;
+      }
       if (this.quiet) return;
       if (this.workers <= 1 || !e.skipped) this.stopBar();
       if (e.skipped) this.ctx.stderr(`[${this.done}/${this.total}] ${e.id}: finished earlier, skipped\n`);
