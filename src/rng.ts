@@ -132,28 +132,23 @@ export class Rng {
       i = 1;
     }
     for (; i < n; i += 2) {
-      // uniform() = (a · 2^26 + b) / 2^53 from two nextU32() draws; u is redrawn while it is 0 (as normal() does)
-      let u = 0;
-      while (u === 0) {
-        let m = Math.imul(s1, 5);
-        let t = s1 << 9;
+      // four nextU32() draws as normal() makes them: uniform() = (hi · 2^26 + lo) / 2^53 from two draws, first u
+      // (redrawn while it is 0), then v
+      let u = 0, v = 0, hi = 0;
+      for (let k = 0; k < 4; k++) {
+        const m = Math.imul(s1, 5);
+        const t = s1 << 9;
         s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-        const a = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 5;
-        m = Math.imul(s1, 5);
-        t = s1 << 9;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-        const b = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 6;
-        u = (a * 67108864 + b) / 9007199254740992;
+        const x = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+        if ((k & 1) === 0) {
+          hi = x >>> 5;
+          continue;
+        }
+        const w = (hi * 67108864 + (x >>> 6)) / 9007199254740992;
+        if (k === 3) v = w;
+        else if (w === 0) k = -1; // u = 0: draw u again
+        else u = w;
       }
-      let m = Math.imul(s1, 5);
-      let t = s1 << 9;
-      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-      const a = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 5;
-      m = Math.imul(s1, 5);
-      t = s1 << 9;
-      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-      const b = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) >>> 6;
-      const v = (a * 67108864 + b) / 9007199254740992;
       const r = Math.sqrt(-2 * Math.log(u));
       const sin = r * Math.sin(2 * Math.PI * v);
       out[i] = std * (r * Math.cos(2 * Math.PI * v));
