@@ -76,7 +76,8 @@ function teacherTargets(teacher: Params<AttentionConfig>, x: Float, T: number, t
     project(q, xs, WQ, T, d, dk);
     for (let t = 0; t < T; t++) {
       if (dk === 4 && dv === 4) {
-        // the two loops below fused (the paper's d = 4): each score used as soon as it is computed
+        // the general loops below for the paper's d = 4, unrolled and fused: each score used as soon as it is
+        // computed (a leading 0 + only changes the sign of a zero, which the final 0 + undoes)
         const q0 = q[4 * t], q1 = q[4 * t + 1], q2 = q[4 * t + 2], q3 = q[4 * t + 3];
         let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         for (let s = 0; s <= t; s++) {
@@ -92,36 +93,15 @@ function teacherTargets(teacher: Params<AttentionConfig>, x: Float, T: number, t
         y[4 * t + 3] = 0 + a3;
         continue;
       }
-      if (dk === 4) {
-        // the same sums unrolled (a leading 0 + only changes the sign of a zero, which the final 0 + undoes)
-        const q0 = q[4 * t], q1 = q[4 * t + 1], q2 = q[4 * t + 2], q3 = q[4 * t + 3];
-        for (let s = 0; s <= t; s++) sc[s] = 0 + (q0 * kk[4 * s] + q1 * kk[4 * s + 1] + q2 * kk[4 * s + 2] + q3 * kk[4 * s + 3]);
-      } else {
-        for (let s = 0; s <= t; s++) {
-          let a = 0;
-          for (let p = 0; p < dk; p++) a += q[t * dk + p] * kk[s * dk + p];
-          sc[s] = 0 + a;
-        }
+      for (let s = 0; s <= t; s++) {
+        let a = 0;
+        for (let p = 0; p < dk; p++) a += q[t * dk + p] * kk[s * dk + p];
+        sc[s] = 0 + a;
       }
-      if (dv === 4) {
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (let s = 0; s <= t; s++) {
-          const w = sc[s];
-          a0 += w * v[4 * s];
-          a1 += w * v[4 * s + 1];
-          a2 += w * v[4 * s + 2];
-          a3 += w * v[4 * s + 3];
-        }
-        y[4 * t] = 0 + a0;
-        y[4 * t + 1] = 0 + a1;
-        y[4 * t + 2] = 0 + a2;
-        y[4 * t + 3] = 0 + a3;
-      } else {
-        for (let j = 0; j < dv; j++) {
-          let a = 0;
-          for (let s = 0; s <= t; s++) a += sc[s] * v[s * dv + j];
-          y[t * dv + j] = 0 + a;
-        }
+      for (let j = 0; j < dv; j++) {
+        let a = 0;
+        for (let s = 0; s <= t; s++) a += sc[s] * v[s * dv + j];
+        y[t * dv + j] = 0 + a;
       }
     }
     const yo = b * T * dv;
