@@ -37,10 +37,11 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The parsed config of a draft, every default written out, without `threads` (not part of a run's identity). */
+/** The parsed config of a draft, every default written out, without `threads` and a `device` of "cpu" (not part of a run's identity). */
 export function identityConfig(raw: Record<string, unknown>): Record<string, unknown> {
-  const { threads: _t, ...rest } = parseTrainConfig({ ...raw, threads: 1 }) as unknown as Record<string, unknown>;
-  return rest;
+  const { threads: _t, device, ...rest } = parseTrainConfig({ ...raw, threads: 1 }) as unknown as Record<string, unknown>;
+  // device "cpu" (the default) is left out so that ids of runs planned before the key existed stay the same
+  return device === "cpu" ? rest : { ...rest, device };
 }
 
 /** Trainable parameter count of a parsed TrainConfig's model (sum of its tensor sizes). */

@@ -51,6 +51,8 @@ export interface TrainConfig {
   val_size: number;
   dtype: "f32" | "f64";
   backend: "fast" | "reference";
+  /** Where the run trains: "cpu" (the kernels above) or "webgpu" (src/train/webgpu-group.ts; f32, gated RNN only). */
+  device: "cpu" | "webgpu";
 }
 
 const objectField = (doc: string): Field<Record<string, unknown>> => ({
@@ -93,6 +95,7 @@ export const trainSchema: Schema<TrainConfig> = {
   val_size: int("validation sequences (fixed per run)", { min: 1, max: 1 << 20, default: 512 }),
   dtype: oneOf("float type of parameters and kernels", ["f32", "f64"] as const, "f32"),
   backend: oneOf("kernels: fast (wasm SIMD, f32) or reference (plain TypeScript)", ["fast", "reference"] as const, "fast"),
+  device: oneOf("where the run trains: cpu, or webgpu (a GPU through WebGPU; gated RNN, f32)", ["cpu", "webgpu"] as const, "cpu"),
 };
 
 /** The model family and its full config for a train config: widths from the task, a stack when layers >= 1. */
