@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { kernelsForRun } from "../src/cli/kernels.ts";
+import { kernelsForRun } from "../src/kernels/factory.ts";
 import { loadTensors } from "../src/io/files.ts";
 import { runTraining } from "../src/train/run.ts";
 

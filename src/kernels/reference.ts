@@ -13,6 +13,7 @@ export function referenceKernels(dtype: DType): Kernels {
     name: `reference-${dtype}`,
     dtype,
     alloc: (n) => allocFloat(dtype, n),
+    allocUninit: (n) => allocFloat(dtype, n),
     mark: () => 0,
     release: () => {},
 

@@ -38,6 +38,11 @@ export interface Kernels {
 
   /** A zero-filled buffer of n elements that this backend uses without copying (fast: inside its wasm memory). */
   alloc(n: number): Float;
+  /**
+   * A buffer of n elements for an output the next kernel overwrites entirely: like `alloc`, but its contents are
+   * whatever the memory held (fast: saves a memory pass per buffer; reference: = alloc, zero-filled).
+   */
+  allocUninit(n: number): Float;
   /** An allocation mark: buffers allocated after it are released by `release(mark)` (no-op on reference). */
   mark(): number;
   /** Release every buffer allocated since `mark` (fast backend arena; no-op on reference). */

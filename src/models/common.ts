@@ -4,7 +4,8 @@ import { ref32, ref64 } from "../kernels/reference.ts";
 import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 import { allocFloat, dtypeOf, numel } from "../tensor.ts";
-import type { Params } from "./types.ts";
+import { parseConfig } from "../config.ts";
+import type { ModelFamily, Params, Reparam, TrainedForm } from "./types.ts";
 
 /** Entries i.i.d. N(0, std²) as a tensor of `shape` (default std = 1/sqrt(fan_in), fan_in = last dim). */
 export function normalInit(rng: Rng, shape: number[], dtype: DType, std = 1 / Math.sqrt(shape[shape.length - 1])): Tensor {
@@ -85,4 +86,29 @@ export function resultTensor(k: Kernels, shape: number[], data: Float): Tensor {
   const out = allocFloat(k.dtype, numel(shape));
   out.set(data.subarray(0, out.length));
   return { shape, data: out };
+}
+
+/** A family's trained form for a config: what its `trained` states, or every tensor as stored with weight decay. */
+export function trainedFormOf(family: ModelFamily, config: unknown): TrainedForm {
+  return family.trained?.(config) ?? { reparams: {}, noDecay: [] };
+}
+
+/** A trained form with every tensor name (model and trained) prefixed, e.g. "layers.0." in a stack. */
+export function prefixTrainedForm(form: TrainedForm, prefix: string): TrainedForm {
+  const reparams: Record<string, Reparam> = {};
+  for (const [name, r] of Object.entries(form.reparams)) reparams[prefix + name] = { ...r, name: prefix + r.name };
+  return { reparams, noDecay: form.noDecay.map((n) => prefix + n) };
+}
+
+/** The full config of `family` from its width-free part `rest` and the widths (parsed: one-line errors under `where`). */
+export function configFromWidths(family: ModelFamily, rest: Record<string, unknown>, dIn: number, dOut: number, where?: string): unknown {
+  const [inKey, outKey] = family.widthKeys;
+  return parseConfig(family.schema, { ...rest, [inKey]: dIn, [outKey]: dOut }, where);
+}
+
+/** A config without its width keys (what a train config's model_config or a stack's layer_config holds). */
+export function withoutWidths(family: ModelFamily, config: unknown): Record<string, unknown> {
+  const rest = { ...(config as Record<string, unknown>) };
+  for (const k of family.widthKeys) delete rest[k];
+  return rest;
 }

@@ -3,8 +3,8 @@
  *   u_t = (in_x z_t) ⊙ (in_m z_t),   h_t = lambda ⊙ h_{t-1} + u_t  (dense: h_t = A h_{t-1} + u_t),   h_0 = 0,
  *   y_t = readout ((out_x h_t) ⊙ (out_m h_t)).
  * Shapes: in_x, in_m [N, d_in+1]; lambda [N] (dense: A [N, N]); out_x, out_m [M, N]; readout [d_out, M].
- * Trained models keep lambda in [0, 1] through lambda = exp(-exp(nu)) (the training issue's parametrisation);
- * the stored tensor is `lambda` itself, as CONVENTIONS.md names it.
+ * Trained models keep lambda in [0, 1] through lambda = exp(-exp(nu)) (the family's `trained` form: nu is what the
+ * optimizer updates, without weight decay); the stored tensor is `lambda` itself, as CONVENTIONS.md names it.
  */
 import type { Schema } from "../config.ts";
 import { int } from "../config.ts";
@@ -13,7 +13,7 @@ import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import { appendOne, defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
-import type { Cache, Gradients, ModelFamily, Params, State } from "./types.ts";
+import type { Cache, Gradients, ModelFamily, Params, Reparam, State, TrainedForm } from "./types.ts";
 
 export interface GatedRnnConfig {
   /** Input width d_in (the layer sees d_in + 1 inputs: the constant 1 is appended). */
@@ -71,15 +71,6 @@ function initGated(rng: Rng, c: GatedRnnConfig, dtype: DType, dense: boolean): T
   const outM = normalInit(rng.split(), [M, N], dtype);
   const readout = normalInit(rng.split(), [c.d_out, M], dtype);
   return [inX, inM, rec, outX, outM, readout];
-}
-
-/**
- * A buffer of n floats for an output the next kernel overwrites entirely: not zeroed on backends that offer
- * `allocUninit` (the fast kernels; saves a memory pass per activation), else k.alloc.
- */
-function scratch(k: Kernels, n: number): Float {
-  const u = (k as { allocUninit?: (n: number) => Float }).allocUninit;
-  return u ? u.call(k, n) : k.alloc(n);
 }
 
 interface Views {
@@ -144,17 +135,17 @@ function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number, dense
   const R = B * T;
   const D = v.dIn + 1;
   const z = appendOne(k, x, R, v.dIn);
-  const gxIn = scratch(k, R * v.N);
-  const gmIn = scratch(k, R * v.N);
-  const h = scratch(k, R * v.N);
+  const gxIn = k.allocUninit(R * v.N);
+  const gmIn = k.allocUninit(R * v.N);
+  const h = k.allocUninit(R * v.N);
   k.gate(h, z, v.inX, v.inM, R, D, v.N, gxIn, gmIn);
   if (dense) denseScan(k, h, h, v.rec, B, T, v.N);
   else k.scan(h, h, v.rec, B, T, v.N);
-  const gxOut = scratch(k, R * v.M);
-  const gmOut = scratch(k, R * v.M);
-  const g = scratch(k, R * v.M);
+  const gxOut = k.allocUninit(R * v.M);
+  const gmOut = k.allocUninit(R * v.M);
+  const g = k.allocUninit(R * v.M);
   k.gate(g, h, v.outX, v.outM, R, v.N, v.M, gxOut, gmOut);
-  const y = scratch(k, R * v.dOut);
+  const y = k.allocUninit(R * v.dOut);
   k.mmNT(y, g, v.readout, R, v.M, v.dOut);
   return { y, cache: { B, T, z, gxIn, gmIn, h, gxOut, gmOut, g } };
 }
@@ -167,12 +158,12 @@ interface GateGrads { dFx: Float; dFm: Float; dX: Float; dM: Float }
  * dFx = dOut ⊙ gm, dFm = dOut ⊙ gx, dX = dFxᵀ A, dM = dFmᵀ A (A [r, kd]).
  */
 function gateBackward(k: Kernels, dOut: Float, gx: Float, gm: Float, A: Float, r: number, kd: number, n: number): GateGrads {
-  const dFx = scratch(k, r * n);
-  const dFm = scratch(k, r * n);
+  const dFx = k.allocUninit(r * n);
+  const dFm = k.allocUninit(r * n);
   k.mul(dFx, dOut, gm, r * n);
   k.mul(dFm, dOut, gx, r * n);
-  const dX = scratch(k, n * kd);
-  const dM = scratch(k, n * kd);
+  const dX = k.allocUninit(n * kd);
+  const dM = k.allocUninit(n * kd);
   k.mmTN(dX, dFx, A, n, r, kd);
   k.mmTN(dM, dFm, A, n, r, kd);
   return { dFx, dFm, dX, dM };
@@ -180,7 +171,7 @@ function gateBackward(k: Kernels, dOut: Float, gx: Float, gm: Float, A: Float, r
 
 /** The gating product's input gradient dA [r, kd] = dFx X + dFm M. */
 function gateInputGrad(k: Kernels, g: GateGrads, X: Float, M: Float, r: number, kd: number, n: number): Float {
-  const dA = scratch(k, r * kd);
+  const dA = k.allocUninit(r * kd);
   k.mm(dA, g.dFx, X, r, n, kd);
   k.mm(dA, g.dFm, M, r, n, kd, true);
   return dA;
@@ -198,9 +189,9 @@ function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boo
   const R = B * T;
   const { N, M, dIn, dOut } = v;
   const D = dIn + 1;
-  const dReadout = scratch(k, dOut * M);
+  const dReadout = k.allocUninit(dOut * M);
   k.mmTN(dReadout, dy, c.g, dOut, R, M);
-  const dg = scratch(k, R * M);
+  const dg = k.allocUninit(R * M);
   k.mm(dg, dy, v.readout, R, dOut, M);
   const gOut = gateBackward(k, dg, c.gxOut, c.gmOut, c.h, R, N, M);
   const du = gateInputGrad(k, gOut, v.outX, v.outM, R, N, M);
@@ -217,7 +208,7 @@ function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boo
     k.scanReverse(du, du, v.rec, B, T, N);
     // prod[b,t] = du[b,t] ⊙ h[b,t-1] for t >= 1 and 0 at t = 0: one product of the rows shifted by one, then the
     // rows at t = 0 (which paired du[b,0] with h[b-1,T-1]) zeroed
-    const prod = scratch(k, R * N);
+    const prod = k.allocUninit(R * N);
     if (R > 1) k.mul(prod.subarray(N), du.subarray(N), c.h, (R - 1) * N);
     for (let b = 0; b < B; b++) prod.fill(0, b * T * N, (b * T + 1) * N);
     k.sumRows(dRec, prod, R, N);
@@ -229,7 +220,7 @@ function backwardCore(k: Kernels, v: Views, c: GatedCache, dy: Float, dense: boo
   const inputGrad = (): Float => {
     if (dx) return dx;
     const dz = gateInputGrad(k, gIn, v.inX, v.inM, R, D, N);
-    dx = scratch(k, R * dIn);
+    dx = k.allocUninit(R * dIn);
     for (let r = 0; r < R; r++) for (let j = 0; j < dIn; j++) dx[r * dIn + j] = dz[r * D + j];
     return dx;
   };
@@ -258,12 +249,42 @@ function denseScanReverse(k: Kernels, g: Float, dh: Float, A: Float, B: number, 
   }
 }
 
+/** nu = log(-log lambda), lambda clamped into [1e-30, 1 - 1e-16] so that lambda = 0 or 1 stay finite. */
+export function nuFromLambda(out: Float, lambda: ArrayLike<number>): void {
+  for (let i = 0; i < lambda.length; i++) {
+    const l = Math.min(Math.max(lambda[i], 1e-30), 1 - 1e-16);
+    out[i] = Math.log(-Math.log(l));
+  }
+}
+
+/** lambda = exp(-exp(nu)). */
+export function lambdaFromNu(out: Float, nu: ArrayLike<number>): void {
+  for (let i = 0; i < nu.length; i++) out[i] = Math.exp(-Math.exp(nu[i]));
+}
+
+/** Chain rule dL/dnu = dL/dlambda · dlambda/dnu = -dL/dlambda · exp(nu) · lambda, in place on `g`. */
+export function nuGradient(g: Float, nu: ArrayLike<number>, lambda: ArrayLike<number>): void {
+  for (let i = 0; i < g.length; i++) g[i] = -g[i] * Math.exp(nu[i]) * lambda[i];
+}
+
+/**
+ * The trained parametrisation of a diagonal recurrence (CONVENTIONS.md, App. B.1): the optimizer sees `nu` where the
+ * model stores `lambda`, lambda = exp(-exp(nu)), which keeps lambda in [0, 1].
+ */
+export const lambdaAsNu: Reparam = { name: "nu", toTrained: nuFromLambda, fromTrained: lambdaFromNu, chainRule: nuGradient };
+
+/** The gated RNN's trained form: lambda through nu, no weight decay on nu; dense: A as stored, no decay on A. */
+function gatedTrained(dense: boolean): TrainedForm {
+  return dense ? { reparams: {}, noDecay: ["A"] } : { reparams: { lambda: lambdaAsNu }, noDecay: ["nu"] };
+}
+
 function makeFamily(name: string, dense: boolean, summary: string): ModelFamily<GatedRnnConfig> {
   return {
     name,
     summary,
     schema: gatedRnnSchema,
     dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
+    widthKeys: ["d_in", "d_out"],
     shapes: (c) => shapesFor(c, dense),
     init(rng, c, dtype = "f64") {
       const [in_x, in_m, rec, out_x, out_m, readout] = initGated(rng, c, dtype, dense);
@@ -287,6 +308,7 @@ function makeFamily(name: string, dense: boolean, summary: string): ModelFamily<
     backward: (p, cache, dy, k) => backwardCore(k, views(k, p, dense), cache as unknown as GatedCache, dy, dense),
     // GatedCache per row: z [d_in + 1], gxIn, gmIn, h [N each], gxOut, gmOut, g [M each]
     cachedFloatsPerRow: (c) => c.d_in + 1 + 3 * c.hidden + 3 * c.output_gating,
+    trained: () => gatedTrained(dense),
     initState: (p, B) => ({ h: allocFloat(paramsDtype(p), B * p.config.hidden) }),
     step(p, s, x, k = defaultKernels(p)) {
       const c = p.config;
