@@ -153,8 +153,6 @@ export interface Trainer {
   dOut: number;
   /** The sharded forward/backward (src/train/engine.ts): shards, threads, and a note when fewer threads run than asked. */
   engine: ShardEngine;
-  /** The arena mark of k taken before the trainer's first buffer (closeTrainer releases it). */
-  mark: number;
 }
 
 /** Saved trainer state: what a checkpoint holds besides the config. */
@@ -170,8 +168,8 @@ export interface TrainerSnapshot {
  * A trainer for `cfg` on the backend `kernels` (e.g. kernelsForRun(cfg)): streams split from the seed (setup, init,
  * validation, data), the model initialised by its family (or restored from `snapshot`) and held in its trained form,
  * AdamW with the cosine schedule lr -> lr_final over the run. The trainer computes on trainingKernels(kernels,
- * cfg.threads) (the fast backend: its own shared-memory instance); where that is `kernels` itself, its buffers stay
- * in `kernels`' arena until closeTrainer (trainers on one such backend close in reverse order of creation).
+ * cfg.threads): on the fast backend in Node, a memory of its own (freed with the trainer, whatever the caller marks
+ * in `kernels`); otherwise `kernels` itself, whose arena the caller brackets with mark/release around the trainer.
  */
 export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: TrainerSnapshot): Trainer {
   const task = getTask(cfg.task);
@@ -187,7 +185,6 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
   const init = family.init(initRng, config, cfg.dtype);
   const tk = trainingKernels(kernels, cfg.threads);
   const { k } = tk;
-  const mark = k.mark();
   const form = trainedFormOf(family, config);
 
   const trainable: Record<string, Float> = {};
@@ -241,7 +238,7 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
     cfg, k, task, setup, family, form, params,
     trainable, opt, adam,
     dataRng: snapshot ? Rng.fromState(snapshot.rng) : dataRng,
-    validation, dOut, engine, mark,
+    validation, dOut, engine,
   };
   if (engine.threads > 1) engines.register(tr, engine);
   syncModel(tr);
@@ -251,13 +248,9 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
 /** Worker threads of trainers nobody holds any more are stopped (closeTrainer does it at once). */
 const engines = new FinalizationRegistry<ShardEngine>((e) => e.close());
 
-/**
- * Stops a trainer's worker threads and releases its buffers from its kernels' arena; the trainer cannot step or be
- * read (exportParams, snapshotTrainer) afterwards.
- */
+/** Stops a trainer's worker threads (a no-op on 1 thread); the trainer cannot step afterwards. */
 export function closeTrainer(tr: Trainer): void {
   tr.engine.close();
-  tr.k.release(tr.mark);
 }
 
 /** Recomputes every reparametrised model tensor from its trained form (e.g. lambda = exp(-exp(nu))). */

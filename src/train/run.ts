@@ -163,11 +163,14 @@ export async function runTraining(raw: Record<string, unknown>, opts: RunOptions
     if (entries.length > 0) throw new Error(`${dir} is not empty; use --resume to continue the run in it, or choose another --out`);
   }
 
-  const tr = createTrainer(cfg, opts.kernels(cfg), restored?.snap);
+  const k = opts.kernels(cfg);
+  const arenaMark = k.mark();
+  const tr = createTrainer(cfg, k, restored?.snap);
   try {
     return await trainIn(dir, cfg, tr, restored, metrics, opts);
   } finally {
-    closeTrainer(tr); // stops its worker threads now rather than at garbage collection, frees its buffers
+    closeTrainer(tr); // stops its worker threads now rather than at garbage collection
+    k.release(arenaMark); // the trainer's buffers live in the kernels' arena for this run only
   }
 }
 
