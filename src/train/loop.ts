@@ -1,7 +1,9 @@
 /**
  * The training loop's pure core, platform-neutral (the CLI and the web page's worker both drive it): a typed
- * TrainConfig, model resolution from task dims, and a Trainer whose `trainStep` does forward, loss, backward and
- * AdamW on one fresh batch with the given kernels. Files, checkpoints and progress live in run.ts.
+ * TrainConfig, model resolution from task dims, and a Trainer whose `trainStep` reads straight down: the task's
+ * inputs -> the sharded step (engine.ts: per shard the task's targets, the model's forward/backward, loss.ts) -> the
+ * family's chain rule into its trained form -> AdamW with the family's no-decay tensors. Files, checkpoints and
+ * progress live in run.ts.
  */
 import type { Schema } from "../config.ts";
 import { int, num, oneOf, parseConfig } from "../config.ts";
