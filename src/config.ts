@@ -105,3 +105,13 @@ export function parseConfig<C>(schema: Schema<C>, raw: unknown, what = "config")
   }
   return out;
 }
+
+/** JSON with object keys sorted at every level (undefined values left out): the canonical form configs are compared and hashed in. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}

@@ -7,6 +7,8 @@
 import { cpus } from "node:os";
 import type { Kernels } from "../kernels/types.ts";
 import type { Batch } from "../tasks/types.ts";
+import { createGroupTrainer } from "../train/device.ts";
+import type { TrainConfig } from "../train/loop.ts";
 import { closeTrainer, createTrainer, parseTrainConfig, trainStepOn } from "../train/loop.ts";
 import { stepFlops } from "./flops.ts";
 
@@ -31,6 +33,14 @@ export interface BenchOptions {
 export interface BenchResult {
   task: string;
   model: string;
+  /** Runs stepped together (a run group; 1 = one run). */
+  runs: number;
+  /** What computed (the group trainer's device line, or the kernels' build for one run on the CPU). */
+  device: string;
+  /** ms_per_step / runs. */
+  ms_per_run_step: number;
+  /** Whether ms_per_step includes drawing the batch (group timing: yes; one CPU run: no, see data_ms). */
+  data_in_step: boolean;
   threads: number;
   shards: number;
   batch: number;
@@ -102,7 +112,8 @@ export function runBench(o: BenchOptions, k: Kernels): BenchResult {
     const ms = median(times);
     const gflops = flops / ms / 1e6;
     return {
-      task: cfg.task, model: cfg.model, threads: tr.engine.threads, shards: tr.engine.shards, batch: cfg.batch, T,
+      task: cfg.task, model: cfg.model, runs: 1, device: `cpu: ${tr.engine.kernels}`, ms_per_run_step: round(ms, 4), data_in_step: false,
+      threads: tr.engine.threads, shards: tr.engine.shards, batch: cfg.batch, T,
       params: Object.values(tr.trainable).reduce((a, b) => a + b.length, 0),
       flops, ms_per_step: round(ms, 4), min_ms: round(Math.min(...times), 4), gflops: round(gflops, 2),
       gflops_per_core: round(gflops / tr.engine.threads, 2), data_ms: round(median(dataTimes), 4),
@@ -111,6 +122,68 @@ export function runBench(o: BenchOptions, k: Kernels): BenchResult {
     };
   } finally {
     closeTrainer(tr);
+  }
+}
+
+/** The configs of a benchmark group: R runs of `o`'s config with seeds seed, seed + 1, ... (steps = warm-up + timed). */
+function benchConfigs(o: BenchOptions, runs: number, device: TrainConfig["device"]): TrainConfig[] {
+  const steps = (o.warmup ?? 30) + (o.steps ?? 200);
+  return Array.from({ length: runs }, (_, r) =>
+    parseTrainConfig({
+      task: o.task, model: o.model, threads: o.threads, batch: o.batch ?? 64, seed: (o.seed ?? 0) + r, device,
+      steps: 10 * steps, eval_every: 10 * steps, model_config: o.modelConfig ?? paperModelConfig(o.task, o.model),
+    }),
+  );
+}
+
+/**
+ * `gra bench --runs R [--device D]`: a run group of R runs (seeds seed..seed+R-1) on its device, stepped through
+ * GroupTrainer.advance in blocks of its chunk (1 step on the CPU, many on a GPU); ms_per_step = median block time /
+ * block steps for the whole group, data generation included (it is part of a GPU step), ms_per_run_step = that / R.
+ * FLOPs are the CPU kernels' exact count for one run times R.
+ */
+export async function runGroupBench(o: BenchOptions & { runs: number; device: TrainConfig["device"] }, k: Kernels): Promise<BenchResult> {
+  const cfgs = benchConfigs(o, o.runs, o.device);
+  const probe = createTrainer({ ...cfgs[0], threads: 1 }, k);
+  let flops: number;
+  let params: number;
+  let shards: number;
+  let T: number;
+  try {
+    const { dIn, dOut } = probe.task.dims(cfgs[0].task_config);
+    T = probe.task.dims(cfgs[0].task_config).T;
+    const batch = probe.task.batch(probe.dataRng, cfgs[0].task_config, probe.setup, cfgs[0].batch, cfgs[0].dtype);
+    flops = o.runs * stepFlops(probe.family, probe.params, probe.k, batch, dIn, dOut, probe.engine.shards);
+    params = Object.values(probe.trainable).reduce((a, b) => a + b.length, 0);
+    shards = probe.engine.shards;
+  } finally {
+    closeTrainer(probe);
+  }
+  const tr = await createGroupTrainer(cfgs, { kernels: () => k });
+  try {
+    const steps = o.steps ?? 200;
+    const warmup = o.warmup ?? 30;
+    const block = Math.max(1, Math.min(tr.chunk, steps));
+    const w0 = performance.now();
+    for (let i = 0; i < warmup || (warmup > 0 && performance.now() - w0 < (o.warmupMs ?? 1500) && i < 20 * warmup); i += block) await tr.advance(block);
+    const times: number[] = [];
+    for (let done = 0; done < steps; done += block) {
+      const t0 = performance.now();
+      await tr.advance(block);
+      times.push((performance.now() - t0) / block);
+    }
+    const ms = median(times);
+    const gflops = flops / ms / 1e6;
+    const threads = o.device === "cpu" ? Math.min(o.threads, cpus().length) : 1;
+    return {
+      task: o.task, model: o.model, runs: o.runs, device: tr.device, ms_per_run_step: round(ms / o.runs, 4), data_in_step: true,
+      threads, shards, batch: cfgs[0].batch, T, params, flops, ms_per_step: round(ms, 4), min_ms: round(Math.min(...times), 4),
+      gflops: round(gflops, 2), gflops_per_core: round(gflops / threads, 2), data_ms: 0,
+      rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), kernels: tr.device, note: tr.note,
+      machine: cpus()[0]?.model ?? "unknown", node: process.version,
+    };
+  } finally {
+    tr.close();
   }
 }
 

@@ -83,7 +83,7 @@ class SweepProgress {
       if (this.quiet) return;
       const eta = this.eta();
       const sweep = `${this.done}/${this.total} runs done, ETA ${Number.isFinite(eta) ? fmtDuration(eta) : "?"}`;
-      if (this.workers <= 1) {
+      if (this.workers <= 1 && this.active.size <= 1) {
         if (this.barId !== e.id) {
           this.stopBar();
           this.bar = progressView(e.steps, "run");
@@ -150,7 +150,9 @@ export const reproduceCommand = defineCommand({
     "--workers N trains on N local processes; --shard i/n (0 <= i < n) trains only shard i, for batch systems\n" +
     "(Slurm: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; Kubernetes Indexed Job: JOB_COMPLETION_INDEX)\n" +
     "writing to shared storage; then --collect aggregates whatever has finished into results.csv / results.json,\n" +
-    "figures/ (SVG + PNG) and report.html. Without --shard the results are collected after the runs.",
+    "figures/ (SVG + PNG) and report.html. Without --shard the results are collected after the runs. Runs of one shape\n" +
+    "train together as run groups (--group-size; a run in a group computes exactly what it computes alone).\n" +
+    "--device webgpu moves the gated-RNN runs to a GPU (new run ids: another data stream); give it to --collect too.",
   options: {
     preset: opt.positional(`what to reproduce: ${[...presetNames, "all"].join(" | ")}`, { metavar: "PRESET", required: true }),
     scale: opt.enum("quick (minutes, documented deviations) or paper (the paper's protocol)", ["quick", "paper"] as const, { default: "quick" }),
@@ -158,6 +160,8 @@ export const reproduceCommand = defineCommand({
     shard: opt.string("run only shard i of n (0 <= i < n), e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"),
     collect: opt.flag("do not train: aggregate whatever has finished under --out into results and the report"),
     threads: opt.int("threads per run (default: 2 for a single run with one worker on a 2+-core machine, else 1)", { min: 1, max: 64 }),
+    device: opt.enum("cpu, or webgpu: the gated-RNN runs train on a GPU (the others stay on the CPU); part of the run ids", ["cpu", "webgpu"] as const, { default: "cpu" }),
+    groupSize: opt.int("most runs of one shape trained together as a run group (default: all of a shape, at most 8 on cpu, 64 on webgpu; 1 = one at a time)", { min: 1, max: 4096 }),
     list: opt.flag("print the planned runs (id, shard, steps, state) and exit"),
     out: opt.path("output directory (runs/, results, figures/, report.html)", { required: true }),
     json: opt.flag("print the preset's numbers as one JSON object"),
@@ -175,7 +179,7 @@ export const reproduceCommand = defineCommand({
     if (o.collect && shard) throw new UsageError("--collect aggregates every shard's runs; drop --shard");
     const presets = o.preset === "all" ? [...allPresets] : [getPreset(o.preset)];
     const scale = o.scale;
-    const { all } = planRuns(presets, scale);
+    const { all } = planRuns(presets, scale, o.device);
     const mine = shardRuns(all, shard);
 
     if (o.list) {
@@ -199,7 +203,7 @@ export const reproduceCommand = defineCommand({
       ctx.stderr(`gra reproduce ${o.preset} --scale ${scale}: ${mine.length} run(s)${shard ? ` in shard ${shard.index}/${shard.count} (of ${all.length})` : ""} on ${workers} worker(s) x ${threads} thread(s) -> ${o.out}\n`);
       try {
         const ok = await executePlan(all, {
-          out: o.out, scale, shard, workers, threads, signal: interrupt.signal,
+          out: o.out, scale, shard, workers, threads, groupSize: o.groupSize, signal: interrupt.signal,
           kernels: kernelsForRun,
           onEvent: (e) => progress.handle(e),
         });
@@ -226,9 +230,9 @@ export const reproduceCommand = defineCommand({
       "wall-clock time of this invocation": fmtDuration((performance.now() - t0) / 1000),
       "workers x threads": `${workers} x ${threads}`,
     };
-    const written = await collectAll(presets, scale, o.out, { context });
+    const written = await collectAll(presets, scale, o.out, { context, device: o.device });
     if (o.json) {
-      const numbers = written.map((w, i) => ({ ...w.results.numbers, report: w.report, preset: presets[i].name, runs_finished: w.records.filter((r) => r.finished).length, runs_planned: planRuns([presets[i]], scale).all.length }));
+      const numbers = written.map((w, i) => ({ ...w.results.numbers, report: w.report, preset: presets[i].name, runs_finished: w.records.filter((r) => r.finished).length, runs_planned: planRuns([presets[i]], scale, o.device).all.length }));
       ctx.stdout(JSON.stringify(numbers.length === 1 ? numbers[0] : Object.fromEntries(numbers.map((n) => [n.preset, n])), null, 1) + "\n");
       return 0;
     }

@@ -32,6 +32,7 @@ export const trainCommand = defineCommand({
     evalEvery: opt.int("steps between log points: metrics line, validation, checkpoint (default 100)", { min: 1 }),
     dtype: opt.enum("float type (default f32)", ["f32", "f64"] as const),
     backend: opt.enum("kernels: fast (wasm SIMD, f32) or reference (default fast)", ["fast", "reference"] as const),
+    device: opt.enum("cpu (default), or webgpu: a GPU through WebGPU (gated RNN, f32)", ["cpu", "webgpu"] as const),
     config: opt.path("a JSON train config file (command-line options override its keys)", { exists: "file" }),
     out: opt.path("run directory", { required: true }),
     resume: opt.flag("continue the run in --out from its checkpoint"),
@@ -64,6 +65,7 @@ export const trainCommand = defineCommand({
     set("eval_every", o.evalEvery);
     set("dtype", o.dtype);
     set("backend", o.backend);
+    set("device", o.device);
 
     const interrupt = onInterrupt(ctx, "gra train: interrupted, writing a checkpoint (Ctrl-C again to quit at once)");
     let view: ReturnType<typeof progressView> | undefined;
@@ -76,6 +78,10 @@ export const trainCommand = defineCommand({
         resume: o.resume,
         kernels: kernelsForRun,
         signal: interrupt.signal,
+        onDevice(device, note) {
+          if (device.startsWith("webgpu")) ctx.stderr(`gra train: ${device}\n`);
+          if (note) ctx.stderr(`gra train: ${note}\n`);
+        },
         onProgress(p) {
           view ??= progressView(p.steps, "train");
           const now = performance.now();

@@ -11,20 +11,30 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/files.ts";
 import type { Kernels } from "../kernels/types.ts";
+import { webgpuRefusal } from "../train/device.ts";
 import type { TrainConfig } from "../train/loop.ts";
+import { parseTrainConfig } from "../train/loop.ts";
 import type { Written } from "./collect.ts";
 import { writeResults } from "./collect.ts";
 import { esc } from "./report.ts";
 import type { SweepEvent } from "./sweep.ts";
 import { expandRuns, partition, runSequential, runState, runWorkers } from "./sweep.ts";
-import type { Preset, RunSpec, Scale } from "./types.ts";
+import type { Preset, RunDraft, RunSpec, Scale } from "./types.ts";
 
 /** The runs of `presets` at `scale`: every preset's drafts expanded, duplicates (same id) kept once, in order. */
-export function planRuns(presets: readonly Preset[], scale: Scale): { all: RunSpec[]; byPreset: Map<string, RunSpec[]> } {
+export function planRuns(presets: readonly Preset[], scale: Scale, device: TrainConfig["device"] = "cpu"): { all: RunSpec[]; byPreset: Map<string, RunSpec[]> } {
+  const drafts = (p: Preset) => p.runs(scale).map((d) => onDevice(d, device));
   const byPreset = new Map<string, RunSpec[]>();
-  for (const p of presets) byPreset.set(p.name, expandRuns(p.runs(scale)));
-  const all = expandRuns(presets.flatMap((p) => p.runs(scale)));
+  for (const p of presets) byPreset.set(p.name, expandRuns(drafts(p)));
+  const all = expandRuns(presets.flatMap(drafts));
   return { all, byPreset };
+}
+
+/** A draft moved to `device` where that device trains its model (webgpu: the gated RNN; the rest stays on the CPU). */
+function onDevice(d: RunDraft, device: TrainConfig["device"]): RunDraft {
+  if (device === "cpu") return d;
+  const cfg = parseTrainConfig({ ...d.config, threads: 1 });
+  return webgpuRefusal(cfg) ? d : { ...d, config: { ...d.config, device } };
 }
 
 /** The runs shard `index` of `count` executes (the cost partition of sweep.ts `partition`). */
@@ -46,6 +56,8 @@ export interface ExecutePlanOptions {
   /** Local worker processes (1 = this process). */
   workers?: number;
   threads?: number;
+  /** Most runs per run group (see sweep.ts runSequential; default defaultGroupSize of the runs' device). */
+  groupSize?: number;
   kernels: (cfg: TrainConfig) => Kernels;
   signal?: AbortSignal;
   onEvent?: (e: SweepEvent) => void;
@@ -69,7 +81,7 @@ export async function writePlan(out: string, presets: readonly Preset[], scale: 
 /** Runs this shard's part of `runs` (finished ones are skipped, interrupted ones resume). Resolves false when interrupted. */
 export async function executePlan(runs: readonly RunSpec[], opts: ExecutePlanOptions): Promise<boolean> {
   const mine = shardRuns(runs, opts.shard);
-  const exec = { out: opts.out, kernels: opts.kernels, threads: opts.threads, signal: opts.signal, onEvent: opts.onEvent };
+  const exec = { out: opts.out, kernels: opts.kernels, threads: opts.threads, groupSize: opts.groupSize, signal: opts.signal, onEvent: opts.onEvent };
   if ((opts.workers ?? 1) > 1) return runWorkers(mine, opts.workers!, exec);
   return runSequential(mine, exec);
 }
@@ -82,8 +94,10 @@ export async function finishedCount(out: string, runs: readonly RunSpec[]): Prom
 }
 
 /** Collects every preset from `out` (whatever has finished) and writes its results; an index report when several. */
-export async function collectAll(presets: readonly Preset[], scale: Scale, out: string, opts: { png?: boolean; context?: Record<string, string> } = {}): Promise<Written[]> {
-  const { byPreset } = planRuns(presets, scale);
+export async function collectAll(
+  presets: readonly Preset[], scale: Scale, out: string, opts: { png?: boolean; context?: Record<string, string>; device?: TrainConfig["device"] } = {},
+): Promise<Written[]> {
+  const { byPreset } = planRuns(presets, scale, opts.device);
   const several = presets.length > 1;
   const written: Written[] = [];
   for (const p of presets) {

@@ -20,22 +20,16 @@ import { fileURLToPath } from "node:url";
 import { fileExists, writeFileAtomic } from "../io/files.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { getTask } from "../tasks/registry.ts";
+import { canonicalJson } from "../config.ts";
+import { groupKey } from "../train/group.ts";
 import type { MetricsLine, Progress } from "../train/run.ts";
-import { parseMetrics, runTraining } from "../train/run.ts";
+import { checkpointStep, parseMetrics, runGroup } from "../train/run.ts";
 import { parseTrainConfig, resolveModel } from "../train/loop.ts";
 import type { TrainConfig } from "../train/loop.ts";
 import { analyzeRun } from "./analysis.ts";
 import type { RunDraft, RunSpec } from "./types.ts";
 
-/** JSON with object keys sorted at every level: the canonical form the run ids hash. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (v !== null && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(v);
-}
+export { canonicalJson };
 
 /** The parsed config of a draft, every default written out, without `threads` and a `device` of "cpu" (not part of a run's identity). */
 export function identityConfig(raw: Record<string, unknown>): Record<string, unknown> {
@@ -131,58 +125,34 @@ export type SweepEvent =
   | { type: "done"; id: string; skipped: boolean; elapsed_s: number; val_loss: number }
   | { type: "analysis-failed"; id: string; message: string };
 
-/** How runOne / runSweep execute runs. */
+/** How runOne / runSequential execute runs. */
 export interface ExecOptions {
   out: string;
   kernels: (cfg: TrainConfig) => Kernels;
   /** Threads per run (TrainConfig.threads; bit-identical results for 1 and 2). */
   threads?: number;
+  /** Most runs per run group (runs of one shape trained in lockstep; 1 = one run at a time). Default: defaultGroupSize. */
+  groupSize?: number;
   signal?: AbortSignal;
   onEvent?: (e: SweepEvent) => void;
 }
 
 /**
+ * Default run-group size on a device: as many runs of one shape as the plan has, capped for memory at 8 on the CPU
+ * (every run keeps its own trainer and activations) and 64 on a GPU (64 paper-size teacher-student runs hold ~0.4 GB
+ * of activations).
+ */
+export function defaultGroupSize(device: TrainConfig["device"]): number {
+  return device === "webgpu" ? 64 : 8;
+}
+
+/**
  * Brings one run to "finished": skips it if finished, resumes it if it has a checkpoint, starts it again if its
  * directory holds no checkpoint, then runs the analysis when asked. Refuses a directory trained with another config.
- * Returns false when interrupted by the signal.
+ * Returns false when interrupted by the signal. (runSequential with a group of one.)
  */
 export async function runOne(spec: RunSpec, opts: ExecOptions): Promise<boolean> {
-  const dir = runDir(opts.out, spec.id);
-  let state = await runState(opts.out, spec);
-  if (state === "finished") {
-    opts.onEvent?.({ type: "done", id: spec.id, skipped: true, elapsed_s: 0, val_loss: NaN });
-    return true;
-  }
-  if (state === "resumable" || state === "trained") await checkSameConfig(dir, spec);
-  if (state === "stale") {
-    await rm(dir, { recursive: true, force: true });
-    state = "absent";
-  }
-  const t0 = performance.now();
-  if (state !== "trained") {
-    await mkdir(join(opts.out, "runs"), { recursive: true });
-    opts.onEvent?.({ type: "start", id: spec.id, steps: spec.steps, resumed: state === "resumable" });
-    const s = await runTraining(state === "resumable" ? {} : { ...spec.config, threads: opts.threads ?? 1 }, {
-      out: dir,
-      resume: state === "resumable",
-      kernels: opts.kernels,
-      signal: opts.signal,
-      onProgress: (p: Progress) => opts.onEvent?.({ type: "progress", id: spec.id, step: p.step, steps: p.steps, loss: p.loss, val_loss: p.val_loss }),
-      onLog: (line) => opts.onEvent?.({ type: "log", id: spec.id, line }),
-    });
-    if (s.interrupted) return false;
-  }
-  if (spec.analyze) {
-    try {
-      const a = await analyzeRun(dir);
-      if (a) await writeFileAtomic(join(dir, "analysis.json"), JSON.stringify(a, null, 1) + "\n");
-    } catch (e) {
-      opts.onEvent?.({ type: "analysis-failed", id: spec.id, message: (e as Error).message.split("\n")[0] });
-    }
-  }
-  const summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8")) as { val_loss: number };
-  opts.onEvent?.({ type: "done", id: spec.id, skipped: false, elapsed_s: (performance.now() - t0) / 1000, val_loss: summary.val_loss });
-  return true;
+  return runSequential([spec], { ...opts, groupSize: 1 });
 }
 
 /** Throws when DIR/config.json is not the config `spec` describes (a run id collision or a hand-edited directory). */
@@ -193,17 +163,91 @@ async function checkSameConfig(dir: string, spec: RunSpec): Promise<void> {
   } catch {
     return; // runTraining reports a missing or broken config.json itself
   }
-  const { threads: _t, ...rest } = saved;
-  if (canonicalJson(rest) !== canonicalJson(spec.parsed)) {
+  if (canonicalJson(identityConfig(saved)) !== canonicalJson(spec.parsed)) {
     throw new Error(`${dir}: config.json differs from the preset's config for ${spec.id}; move the directory away or use another --out`);
   }
 }
 
-/** Runs `runs` one after another in this process; stops early (returning false) when the signal aborts. */
+/** Runs the analysis of a trained run when its spec asks for it (a failure is an event, not an error), then "done". */
+async function finishRun(spec: RunSpec, opts: ExecOptions, t0: number): Promise<void> {
+  const dir = runDir(opts.out, spec.id);
+  if (spec.analyze) {
+    try {
+      const a = await analyzeRun(dir);
+      if (a) await writeFileAtomic(join(dir, "analysis.json"), JSON.stringify(a, null, 1) + "\n");
+    } catch (e) {
+      opts.onEvent?.({ type: "analysis-failed", id: spec.id, message: (e as Error).message.split("\n")[0] });
+    }
+  }
+  const summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8")) as { val_loss: number };
+  opts.onEvent?.({ type: "done", id: spec.id, skipped: false, elapsed_s: (performance.now() - t0) / 1000, val_loss: summary.val_loss });
+}
+
+/**
+ * Runs `runs` in this process, in plan order, as run groups: finished runs are skipped, runs needing only their
+ * analysis get it, and the rest are grouped by shape (groupKey) and starting step (0, or a resumable run's checkpoint
+ * step) into groups of at most `groupSize` runs trained in lockstep (runGroup; a run in a group computes exactly what
+ * it computes alone). Stops early (returning false) when the signal aborts.
+ */
 export async function runSequential(runs: readonly RunSpec[], opts: ExecOptions): Promise<boolean> {
-  for (const r of runs) {
+  const todo: { spec: RunSpec; resume: boolean; key: string }[] = [];
+  for (const spec of runs) {
     if (opts.signal?.aborted) return false;
-    if (!(await runOne(r, opts))) return false;
+    const dir = runDir(opts.out, spec.id);
+    const state = await runState(opts.out, spec);
+    if (state === "finished") {
+      opts.onEvent?.({ type: "done", id: spec.id, skipped: true, elapsed_s: 0, val_loss: NaN });
+      continue;
+    }
+    if (state === "resumable" || state === "trained") await checkSameConfig(dir, spec);
+    if (state === "trained") {
+      await finishRun(spec, opts, performance.now());
+      continue;
+    }
+    if (state === "stale") await rm(dir, { recursive: true, force: true });
+    const resume = state === "resumable";
+    const cfg = parseTrainConfig({ ...spec.config, threads: opts.threads ?? 1 });
+    todo.push({ spec, resume, key: `${groupKey(cfg)}@${resume ? await checkpointStep(dir) : 0}` });
+  }
+  const groups: (typeof todo)[] = [];
+  const open = new Map<string, typeof todo>();
+  for (const t of todo) {
+    const cap = Math.max(1, opts.groupSize ?? defaultGroupSize(parseTrainConfig(t.spec.config).device));
+    let g = open.get(t.key);
+    if (!g || g.length >= cap) {
+      g = [];
+      groups.push(g);
+      open.set(t.key, g);
+    }
+    g.push(t);
+  }
+  await mkdir(join(opts.out, "runs"), { recursive: true });
+  for (const g of groups) {
+    if (opts.signal?.aborted) return false;
+    const t0 = performance.now();
+    for (const t of g) opts.onEvent?.({ type: "start", id: t.spec.id, steps: t.spec.steps, resumed: t.resume });
+    const ids = g.map((t) => t.spec.id);
+    let lastShown = -Infinity;
+    let shown = true;
+    const summaries = await runGroup(
+      g.map((t) => ({ raw: t.resume ? {} : { ...t.spec.config, threads: opts.threads ?? 1 }, out: runDir(opts.out, t.spec.id), resume: t.resume })),
+      {
+        kernels: opts.kernels,
+        signal: opts.signal,
+        onProgress: (r, p: Progress) => {
+          // a group reports every run's progress at most every 200 ms (and at the end), a single run every step
+          if (g.length > 1 && r === 0) {
+            const now = performance.now();
+            shown = now - lastShown > 200 || p.step === p.steps;
+            if (shown) lastShown = now;
+          }
+          if (g.length === 1 || shown) opts.onEvent?.({ type: "progress", id: ids[r], step: p.step, steps: p.steps, loss: p.loss, val_loss: p.val_loss });
+        },
+        onLog: (r, line) => opts.onEvent?.({ type: "log", id: ids[r], line }),
+      },
+    );
+    if (summaries.some((s) => s.interrupted)) return false;
+    for (const t of g) await finishRun(t.spec, opts, t0);
   }
   return true;
 }
@@ -247,7 +291,7 @@ export async function runWorkers(runs: readonly RunSpec[], workers: number, opts
             else if (code !== 0 && !opts.signal?.aborted) reject(new Error(`a worker process exited with code ${code}`));
             else resolve(ok);
           });
-          child.send({ type: "run", runs: share, out: opts.out, threads: opts.threads ?? 1 });
+          child.send({ type: "run", runs: share, out: opts.out, threads: opts.threads ?? 1, groupSize: opts.groupSize });
         }),
     ),
   );

@@ -12,7 +12,7 @@ const ac = new AbortController();
 process.on("SIGINT", () => ac.abort());
 process.on("SIGTERM", () => ac.abort());
 
-process.on("message", (m: { type: string; runs?: RunSpec[]; out?: string; threads?: number }) => {
+process.on("message", (m: { type: string; runs?: RunSpec[]; out?: string; threads?: number; groupSize?: number }) => {
   if (m.type === "abort") {
     ac.abort();
     return;
@@ -23,6 +23,7 @@ process.on("message", (m: { type: string; runs?: RunSpec[]; out?: string; thread
   runSequential(m.runs!, {
     out: m.out!,
     threads: m.threads,
+    groupSize: m.groupSize,
     signal: ac.signal,
     kernels: kernelsForRun,
     onEvent(e) {

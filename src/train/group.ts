@@ -6,6 +6,7 @@
  * once. A `GroupTrainer` is what a device implements (CPU here; WebGPU in src/train/webgpu-group.ts); the run
  * directories around it are written by src/train/run.ts, one per run, exactly as for a run trained alone.
  */
+import { canonicalJson } from "../config.ts";
 import type { Params } from "../models/types.ts";
 import type { RngState } from "../rng.ts";
 import type { Float } from "../tensor.ts";
@@ -14,11 +15,11 @@ import type { TrainConfig } from "./loop.ts";
 /** The config keys a run of a group may set for itself; every other key must be equal across the group. */
 export const PER_RUN_KEYS = ["seed", "lr", "lr_final", "weight_decay", "adam_eps", "threads"] as const;
 
-/** The shape key of a parsed config: its JSON without the per-run keys (runs with equal keys may form a group). */
+/** The shape key of a parsed config: its canonical JSON without the per-run keys (runs with equal keys may form a group). */
 export function groupKey(cfg: TrainConfig): string {
   const rest: Record<string, unknown> = { ...cfg };
   for (const k of PER_RUN_KEYS) delete rest[k];
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  return canonicalJson(rest);
 }
 
 /** Throws a one-line error unless every config of `cfgs` (at least one) has the same groupKey. */
