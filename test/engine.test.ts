@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { kernelsFor, trainingKernels } from "../src/kernels/factory.ts";
+import type { FastKernels } from "../src/kernels/fast.ts";
+import { kernelsFor, kernelsForRun, trainingKernels } from "../src/kernels/factory.ts";
 import { ref32, ref64 } from "../src/kernels/reference.ts";
 import type { Kernels } from "../src/kernels/types.ts";
 import { getFamily } from "../src/models/registry.ts";
@@ -235,4 +236,28 @@ test("threads: a trainer that was closed refuses to step; the reference backend 
   const ref = trainer({ ...tiny("gated-rnn"), backend: "reference", threads: 2 }, ref32);
   assert.equal(ref.engine.threads, 1);
   assert.match(ref.engine.note, /1 thread/);
+});
+
+test("kernel factory: backends by dtype and run config; a trainer's fast kernels are its own shared memory, the reference ones the caller's", () => {
+  assert.equal(kernelsFor("f64"), ref64);
+  assert.equal(kernelsFor("f32").name, "fast-f32");
+  assert.equal(kernelsFor("f32"), kernelsFor("f32"), "loaded once, then shared");
+  assert.equal(kernelsForRun({ backend: "reference", dtype: "f32" }), ref32);
+  assert.equal(kernelsForRun({ backend: "fast", dtype: "f32" }), kernelsFor("f32"));
+  const given = kernelsFor("f32") as FastKernels;
+  const used = given.used();
+  const two = trainingKernels(given, 2);
+  assert.equal(two.threads, 2, two.note);
+  assert.ok(two.shared && two.k !== given && (two.k as FastKernels).memory === two.shared.memory);
+  assert.ok(two.shared.memory.buffer instanceof SharedArrayBuffer);
+  assert.equal(two.shared.regions.length, 2);
+  assert.match(two.build, /^kernels(-relaxed)?-shared\.wasm$/);
+  assert.equal(given.used(), used, "the given kernels' arena is untouched");
+  const ref = trainingKernels(ref32, 2);
+  assert.deepEqual({ k: ref.k, threads: ref.threads, shared: ref.shared, build: ref.build }, { k: ref32, threads: 1, shared: undefined, build: "reference-f32" });
+  assert.match(ref.note, /reference-f32 backend runs on 1 thread/);
+  assert.equal(trainingKernels(ref32, 1).note, "");
+  assert.throws(() => trainingKernels(given, 65), /threads: at most 64, got 65/);
+  // allocUninit is part of every backend: the reference one zero-fills like alloc
+  assert.deepEqual(Array.from(ref64.allocUninit(3)), [0, 0, 0]);
 });
