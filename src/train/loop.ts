@@ -174,17 +174,7 @@ export interface TrainerSnapshot {
  * in `kernels`); otherwise `kernels` itself, whose arena the caller brackets with mark/release around the trainer.
  */
 export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: TrainerSnapshot): Trainer {
-  const task = getTask(cfg.task);
-  const { dIn, dOut, T } = task.dims(cfg.task_config);
-  const { family, config } = resolveModel(cfg, dIn, dOut);
-  if (!family.backward) throw new Error(`model "${family.name}" cannot be trained yet (no backward pass)`);
-  const root = Rng.fromSeed(cfg.seed);
-  const setupRng = root.split();
-  const initRng = root.split();
-  const valRng = root.split();
-  const dataRng = root.split();
-  const setup = task.setup(setupRng, cfg.task_config);
-  const init = family.init(initRng, config, cfg.dtype);
+  const { task, dims: { dIn, dOut, T }, family, config, setup, init, validation, dataRng } = startRun(cfg);
   const tk = trainingKernels(kernels, cfg.threads);
   const { k } = tk;
   const form = trainedFormOf(family, config);
@@ -216,21 +206,7 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
     }
     opt.step = snapshot.step;
   }
-  const schedule = cosine(cfg.lr, cfg.lr_final, Math.max(1, cfg.steps - cfg.warmup));
-  const noDecay = new Set(form.noDecay);
-  const adam: AdamWConfig = {
-    lr: cfg.warmup > 0 ? warmup(cfg.warmup, schedule) : schedule,
-    beta1: cfg.beta1,
-    beta2: cfg.beta2,
-    eps: cfg.adam_eps,
-    weightDecay: cfg.weight_decay,
-    decay: (name) => !noDecay.has(name),
-    clipNorm: cfg.clip_norm,
-  };
-  const validation: Batch[] = [];
-  for (let left = cfg.val_size; left > 0; left -= cfg.batch) {
-    validation.push(task.validationBatch(valRng, cfg.task_config, setup, Math.min(cfg.batch, left), cfg.dtype));
-  }
+  const adam = adamConfig(cfg, form);
   const params: Params = { family: family.name, config, tensors };
   const engine = createShardEngine({
     kernels: tk, family, params, batch: cfg.batch, T, dIn, dOut, threads: cfg.threads,
@@ -245,6 +221,58 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
   if (engine.threads > 1) engines.register(tr, engine);
   syncModel(tr);
   return tr;
+}
+
+/** A run's start: its task, dims and model, and what its seed fixes (the teacher, the initial model, the validation set, the data stream). */
+export interface RunStart {
+  task: Task;
+  dims: { dIn: number; dOut: number; T: number };
+  family: ModelFamily;
+  config: unknown;
+  setup: unknown;
+  /** The family's initialisation (model form, the run's dtype). */
+  init: Params;
+  validation: Batch[];
+  /** The training data stream (before any step). */
+  dataRng: Rng;
+}
+
+/**
+ * What cfg.seed fixes, drawn as every trainer draws it: the root stream split into setup, init, validation and data
+ * streams, in that order; the task's setup (the teacher), the family's initialisation, the validation batches.
+ */
+export function startRun(cfg: TrainConfig): RunStart {
+  const task = getTask(cfg.task);
+  const dims = task.dims(cfg.task_config);
+  const { family, config } = resolveModel(cfg, dims.dIn, dims.dOut);
+  if (!family.backward) throw new Error(`model "${family.name}" cannot be trained yet (no backward pass)`);
+  const root = Rng.fromSeed(cfg.seed);
+  const setupRng = root.split();
+  const initRng = root.split();
+  const valRng = root.split();
+  const dataRng = root.split();
+  const setup = task.setup(setupRng, cfg.task_config);
+  const init = family.init(initRng, config, cfg.dtype);
+  const validation: Batch[] = [];
+  for (let left = cfg.val_size; left > 0; left -= cfg.batch) {
+    validation.push(task.validationBatch(valRng, cfg.task_config, setup, Math.min(cfg.batch, left), cfg.dtype));
+  }
+  return { task, dims, family, config, setup, init, validation, dataRng };
+}
+
+/** AdamW for a run: cosine lr -> lr_final over steps - warmup (after the linear warm-up), no decay on the family's noDecay tensors. */
+export function adamConfig(cfg: TrainConfig, form: TrainedForm): AdamWConfig {
+  const schedule = cosine(cfg.lr, cfg.lr_final, Math.max(1, cfg.steps - cfg.warmup));
+  const noDecay = new Set(form.noDecay);
+  return {
+    lr: cfg.warmup > 0 ? warmup(cfg.warmup, schedule) : schedule,
+    beta1: cfg.beta1,
+    beta2: cfg.beta2,
+    eps: cfg.adam_eps,
+    weightDecay: cfg.weight_decay,
+    decay: (name) => !noDecay.has(name),
+    clipNorm: cfg.clip_norm,
+  };
 }
 
 /** Worker threads of trainers nobody holds any more are stopped (closeTrainer does it at once). */
