@@ -9,11 +9,19 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 
-/** A model's parameters: the family name, its full typed config, and named tensors (names per CONVENTIONS.md). */
+/**
+ * A model's parameters: the family name, its full typed config, and named tensors (names per CONVENTIONS.md).
+ * A run group (issue 12): with `runs` = R > 1 the object holds R independent models of one config in lockstep; each
+ * tensor keeps its per-run `shape` and holds R · numel(shape) floats, run r's at [r · numel, (r+1) · numel). Families
+ * that accept R > 1 (see `ModelFamily.runs`) then take x [R·B, T, d_in] (run r's sequences are rows [r·B, (r+1)·B)),
+ * return y [R·B, T, d_out] and gradients of the same layout as the tensors, each run's bit for bit what it gets alone.
+ */
 export interface Params<C = unknown> {
   family: string;
   config: C;
   tensors: Record<string, Tensor>;
+  /** Runs R held (default 1). */
+  runs?: number;
 }
 
 /** A recurrent state: named buffers of shape [B, ...] (zeros = the empty state). */
@@ -54,6 +62,11 @@ export interface ModelFamily<C = any> {
    * (src/train/parallel.ts, shardCount). Absent: 2 shards (families that loop over time already work in small pieces).
    */
   cachedFloatsPerRow?(config: C): number;
+  /**
+   * True when forward, forwardCached, backward, initState and step accept Params with runs > 1 (run groups; the
+   * state then holds R·B rows). Absent: one run only (runsOf throws for R > 1).
+   */
+  readonly runs?: boolean;
 }
 
 /** Whatever a family's forwardCached keeps for its backward pass (opaque to callers). */
