@@ -29,7 +29,7 @@ test("run group: each run of a group gives the bits it gives alone (own seed, lr
   const raws = [
     tiny({ seed: 1 }),
     tiny({ seed: 2, lr: 3e-3, weight_decay: 0.1 }),
-    tiny({ seed: 3, adam_eps: 1e-4, lr_final: 1e-4, threads: 2 }),
+    tiny({ seed: 3, adam_eps: 1e-4, lr_final: 1e-4 }),
   ];
   const summaries = await runGroup(raws.map((raw, r) => ({ raw, out: join(root, `group-${r}`) })), { kernels: kernelsForRun });
   assert.equal(summaries.length, 3);
@@ -46,12 +46,34 @@ test("run group: each run of a group gives the bits it gives alone (own seed, lr
   assert.notEqual(summaries[0].val_loss, summaries[1].val_loss);
 });
 
+test("batched run group (one forward/backward for all runs): == alone for in-context regression and the dense gated RNN", async () => {
+  const icl = (seed: number, extra: Record<string, unknown> = {}) => ({
+    task: "icl-regression", task_config: { d_x: 2, d_y: 2, T: 5 }, model: "gated-rnn", model_config: { hidden: 6, output_gating: 6 },
+    steps: 20, batch: 8, eval_every: 10, val_size: 16, seed, ...extra,
+  });
+  for (const [name, raws] of [
+    ["icl", [icl(1), icl(2, { lr: 2e-3 })]],
+    ["dense", [tiny({ seed: 4, model: "gated-rnn-dense", steps: 20 }), tiny({ seed: 5, model: "gated-rnn-dense", steps: 20, weight_decay: 0.2 })]],
+  ] as const) {
+    let device = "";
+    const group = await runGroup(raws.map((raw, r) => ({ raw, out: join(root, `${name}-g${r}`) })), { kernels: kernelsForRun, onDevice: (d) => (device = d) });
+    assert.match(device, /batched group of 2/);
+    for (const [r, raw] of raws.entries()) {
+      const alone = await runTraining(raw, { out: join(root, `${name}-a${r}`), kernels: kernelsForRun });
+      assert.equal(group[r].val_loss, alone.val_loss, `${name} run ${r}`);
+      assert.deepEqual(await readFile(join(root, `${name}-g${r}`, "model.safetensors")), await readFile(join(root, `${name}-a${r}`, "model.safetensors")));
+      assert.deepEqual(await metricsOf(join(root, `${name}-g${r}`)), await metricsOf(join(root, `${name}-a${r}`)));
+    }
+  }
+});
+
 test("run group: only per-run keys may differ; the error names the run", () => {
   const a = parseTrainConfig(tiny({ seed: 1 }));
-  const b = parseTrainConfig(tiny({ seed: 2, lr: 1e-2, threads: 2 }));
+  const b = parseTrainConfig(tiny({ seed: 2, lr: 1e-2, weight_decay: 0.3, adam_eps: 1e-6, lr_final: 0 }));
   const c = parseTrainConfig(tiny({ batch: 16 }));
   assert.equal(groupKey(a), groupKey(b));
   assert.notEqual(groupKey(a), groupKey(c));
+  assert.notEqual(groupKey(a), groupKey(parseTrainConfig(tiny({ threads: 4 })))); // threads set the shard count
   assert.notEqual(groupKey(a), groupKey(parseTrainConfig(tiny({ model_config: { hidden: 8, output_gating: 6 } })))); // nested keys count
   checkGroup([a, b]);
   assert.throws(() => checkGroup([a, b, c]), /run 2 differs from run 0/);

@@ -1,18 +1,30 @@
 /**
- * The CPU run group: R trainers of src/train/loop.ts (each on its own kernels' memory and threads) stepped in
- * lockstep, one optimizer step of every run per `advance` step. Each run computes exactly what it computes alone (its
- * own trainer, seed, data stream and shards), so a run in a group gives the bits it gives alone.
+ * The CPU run group. Families that accept run groups (ModelFamily.runs, e.g. the gated RNN) step all R runs with one
+ * forward/backward per shard (src/train/batched-group.ts); the others, and a group of one, step R trainers of
+ * src/train/loop.ts (each on its own kernels' memory and threads) in lockstep, one optimizer step of every run per
+ * `advance` step. Either way each run computes exactly what it computes alone, so a run in a group gives the bits it
+ * gives alone.
  */
 import type { Kernels } from "../kernels/types.ts";
+import type { ModelFamily } from "../models/types.ts";
+import { getTask } from "../tasks/registry.ts";
+import { createBatchedGroup } from "./batched-group.ts";
 import type { Params } from "../models/types.ts";
 import type { Advanced, GroupTrainer, RunSnapshot } from "./group.ts";
 import { checkGroup, GroupDivergedError } from "./group.ts";
 import type { TrainConfig, Trainer } from "./loop.ts";
-import { closeTrainer, createTrainer, evaluate, exportParams, NonFiniteLossError, snapshotTrainer, trainStep, zeroPredictorLoss } from "./loop.ts";
+import { closeTrainer, createTrainer, resolveModel, evaluate, exportParams, NonFiniteLossError, snapshotTrainer, trainStep, zeroPredictorLoss } from "./loop.ts";
 
 /** A CPU GroupTrainer over `cfgs` (equal groupKey), each run on kernels(cfg), restored from snapshots[r] when given. */
 export function createCpuGroup(cfgs: readonly TrainConfig[], kernels: (cfg: TrainConfig) => Kernels, snapshots: readonly (RunSnapshot | undefined)[] = []): GroupTrainer {
   checkGroup(cfgs);
+  if (cfgs.length > 1 && familyOf(cfgs[0]).runs) {
+    // one forward/backward for the whole group (src/train/batched-group.ts); its buffers in the kernels' arena or a memory of its own
+    const k = kernels(cfgs[0]);
+    const mark = k.mark();
+    const g = createBatchedGroup(cfgs, k, snapshots);
+    return withClose(g, () => k.release(mark));
+  }
   const trainers: Trainer[] = [];
   // a trainer's buffers live in its kernels' arena (or in a memory of its own, with threads) until close
   const marks: { k: Kernels; mark: number }[] = [];
@@ -79,4 +91,15 @@ export function createCpuGroup(cfgs: readonly TrainConfig[], kernels: (cfg: Trai
     },
     close: closeAll,
   };
+}
+
+/** The model family a config trains. */
+function familyOf(cfg: TrainConfig): ModelFamily {
+  const { dIn, dOut } = getTask(cfg.task).dims(cfg.task_config);
+  return resolveModel(cfg, dIn, dOut).family;
+}
+
+/** `g` with `after` run once it closes (`step` stays g's live getter). */
+function withClose(g: GroupTrainer, after: () => void): GroupTrainer {
+  return Object.create(g, { close: { value: () => { g.close(); after(); } } });
 }

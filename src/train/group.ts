@@ -13,7 +13,7 @@ import type { Float } from "../tensor.ts";
 import type { TrainConfig } from "./loop.ts";
 
 /** The config keys a run of a group may set for itself; every other key must be equal across the group. */
-export const PER_RUN_KEYS = ["seed", "lr", "lr_final", "weight_decay", "adam_eps", "threads"] as const;
+export const PER_RUN_KEYS = ["seed", "lr", "lr_final", "weight_decay", "adam_eps"] as const;
 
 /** The shape key of a parsed config: its canonical JSON without the per-run keys (runs with equal keys may form a group). */
 export function groupKey(cfg: TrainConfig): string {
