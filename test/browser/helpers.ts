@@ -54,8 +54,8 @@ export async function makeReproduction(dir: string, steps = 300): Promise<void> 
 /**
  * A runs directory: ts-demo (config, metrics, summary, model and teacher weights), repro/table1 (a hand-made
  * reproduction with a `*.figure.json`), table1-quick (a real miniature reproduction: its plan, its run and its
- * results), construct-d4 (a `gra construct` output), and what must not be listed: node_modules/ and a folder of
- * screenshots.
+ * results), construct-d4 (a `gra construct` output), broken-run (a corrupt model.safetensors), and what must not be
+ * listed: node_modules/ and a folder of screenshots.
  */
 export async function makeRunsDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "gra-runs-"));
@@ -87,6 +87,9 @@ export async function makeRunsDir(): Promise<string> {
   await writeFile(join(repro, "figures", "fig2.svg"), `<svg xmlns="http://www.w3.org/2000/svg" width="220" height="80"><rect width="220" height="80" fill="#eef4fb"/><text x="12" y="44" font-family="sans-serif" font-size="14">figures/fig2.svg</text></svg>`);
   await writeFile(join(repro, "figures", "fig2.png"), new Uint8Array([137, 80, 78, 71]));
   await makeReproduction(join(dir, "table1-quick"));
+  await mkdir(join(dir, "broken-run"));
+  await writeFile(join(dir, "broken-run", "config.json"), JSON.stringify({ task: "teacher-student", model: "gated-rnn" }));
+  await writeFile(join(dir, "broken-run", "model.safetensors"), "garbage!garbage!");
   await mkdir(join(dir, "construct-d4"));
   await writeFile(join(dir, "construct-d4", "model.safetensors"), paramsToSafetensors(rnn));
   await writeFile(join(dir, "construct-d4", "attention.safetensors"), paramsToSafetensors(att));

@@ -139,7 +139,7 @@ describe("web page in Chromium", { skip, concurrency: false }, () => {
     const listed = await items.evaluateAll((els) => els.map((e) => `${e.getAttribute("data-path")} ${e.querySelector(".kind")?.textContent}`));
     const runId = listed.find((l) => l.startsWith("table1-quick/runs/"))!.split(" ")[0];
     assert.match(runId, /^table1-quick\/runs\/table1-quick-s0-[0-9a-f]{10}$/);
-    assert.deepEqual(listed, ["construct-d4 construction", "repro/table1 reproduction", "table1-quick sweep", `${runId} run`, "table1-quick/table1 reproduction", "ts-demo run"]);
+    assert.deepEqual(listed, ["broken-run run", "construct-d4 construction", "repro/table1 reproduction", "table1-quick sweep", `${runId} run`, "table1-quick/table1 reproduction", "ts-demo run"]);
     // it opens on the first reproduction
     assert.equal(await page.getAttribute(".runlist li.sel", "data-path"), "repro/table1");
     await page.waitForSelector('[data-testid="run-results"]');
@@ -171,6 +171,11 @@ describe("web page in Chromium", { skip, concurrency: false }, () => {
     const height = (await page.locator("#runs").boundingBox())!.height;
     assert.ok(height < 6000, `the runs section is ${height} px tall`);
     await page.locator("#runs").screenshot({ path: await shot("runs-reproduction.png") });
+
+    // a corrupt weights file: one error naming it once
+    await page.locator('[data-testid="run-item"][data-path="broken-run"]').click();
+    await page.waitForSelector('[data-testid="run-detail"] .message.error');
+    assert.match((await page.textContent('[data-testid="run-detail"] .message.error')) ?? "", /^model\.safetensors: header length \d+ exceeds file size 16$/);
 
     // the sweep: its plan as a table of runs
     await page.locator('[data-testid="run-item"][data-path="table1-quick"]').click();
