@@ -13,14 +13,10 @@ export interface StatusOutput {
   columns?: number;
 }
 
-/** "42s" under a minute, else "3m 05s" / "1h 02m"; "" when not finite. */
+/** A time left: "42s" under a minute, else fmtDuration's "3m 05s" / "1h 02m"; "" when not finite. */
 export function fmtEta(s: number): string {
   if (!Number.isFinite(s) || s < 0) return "";
-  if (s < 59.5) return `${Math.max(0, Math.round(s))}s`;
-  const r = Math.round(s);
-  const m = Math.floor(r / 60);
-  if (m < 60) return `${m}m ${String(r - 60 * m).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+  return s < 59.5 ? `${Math.round(s)}s` : fmtDuration(Math.max(60, s));
 }
 
 /** What one progress line shows; `rate` (per second) and `eta` (seconds) are left out when not finite. */
