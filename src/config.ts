@@ -3,6 +3,7 @@
  * and out-of-range values are one-line errors naming the key; omitted keys take their defaults, so a parsed
  * config has every field written out (what `config.json` stores).
  */
+import { InputError } from "./errors.ts";
 
 export type Field<T> = {
   /** Parse a raw value (already present) into T or throw a message (without the key name). */
@@ -80,26 +81,26 @@ export function nested<C>(doc: string, schema: Schema<C>, def?: C): Field<C> {
 /** Parse `raw` against `schema`: every key known, every value valid, defaults filled in. `what` prefixes errors. */
 export function parseConfig<C>(schema: Schema<C>, raw: unknown, what = "config"): C {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new Error(`${what}: expected an object, got ${JSON.stringify(raw)}`);
+    throw new InputError(`${what}: expected an object, got ${JSON.stringify(raw)}`);
   }
   const obj = raw as Record<string, unknown>;
   const keys = Object.keys(schema) as (keyof C & string)[];
   for (const k of Object.keys(obj)) {
     if (!keys.includes(k as keyof C & string)) {
-      throw new Error(`${what}: unknown key "${k}" (known: ${keys.join(", ")})`);
+      throw new InputError(`${what}: unknown key "${k}" (known: ${keys.join(", ")})`);
     }
   }
   const out = {} as C;
   for (const k of keys) {
     const f = schema[k];
     if (obj[k] === undefined) {
-      if (f.default === undefined) throw new Error(`${what}: missing required key "${k}" (${f.doc})`);
+      if (f.default === undefined) throw new InputError(`${what}: missing required key "${k}" (${f.doc})`);
       out[k] = structuredClone(f.default);
     } else {
       try {
         out[k] = f.parse(obj[k]);
       } catch (e) {
-        throw new Error(`${what}.${k}: ${(e as Error).message}`);
+        throw new InputError(`${what}.${k}: ${(e as Error).message}`);
       }
     }
   }

@@ -4,6 +4,7 @@
  */
 export * from "./tensor.ts";
 export { Rng } from "./rng.ts";
+export { InputError } from "./errors.ts";
 export type { RngState } from "./rng.ts";
 export * from "./config.ts";
 export * from "./linalg.ts";

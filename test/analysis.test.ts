@@ -601,12 +601,13 @@ describe("gra analyze", () => {
     const [missing, none, bad, fam] = runs;
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^gra analyze: DIR: no such directory .*\n$/);
-    assert.equal(none.code, 1);
-    assert.match(none.stderr, /^gra: .*empty: no model\.safetensors .*\n$/);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^gra: .*corrupt\/model\.safetensors: .*\n$/);
-    assert.equal(fam.code, 1);
-    assert.match(fam.stderr, /^gra: .*model family "lstm" is not supported.*\n$/);
+    // invalid input: exit 2, like a bad option
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^gra analyze: .*empty: no model\.safetensors .*\n$/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^gra analyze: .*corrupt\/model\.safetensors: .*\n$/);
+    assert.equal(fam.code, 2);
+    assert.match(fam.stderr, /^gra analyze: .*model family "lstm" is not supported.*\n$/);
     for (const r of runs) assert.equal(r.stderr.split("\n").length, 2, r.stderr);
   });
 });

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { opt, parseArgs, UsageError } from "../src/cli/args.ts";
 import { defineCommand, makeTable, planned } from "../src/cli/commands.ts";
 import { runCli } from "../src/cli/main.ts";
-import { progressView } from "../src/cli/progress.ts";
+import { comparedTo, textTable } from "../src/cli/text.ts";
+import { fmtEta, ProgressBar, progressText, StatusLine, SweepProgress } from "../src/cli/progress.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const COMMANDS = ["construct", "train", "analyze", "reproduce", "bench", "serve"];
@@ -260,13 +263,174 @@ describe("parseArgs", () => {
   });
 });
 
-test("progress lines: ETA from the steps done since the first report (a resumed run starts past 0)", () => {
-  const lines: string[] = [];
-  const out = { isTTY: false, write: (x: string) => lines.push(x) } as unknown as NodeJS.WriteStream;
-  let t = 0;
-  const view = progressView(1000, "run", out, 0, () => t);
-  view.update(600, { loss: "1" }); // resumed at step 600: no rate yet
-  t = 10_000;
-  view.update(700, { loss: "1" }); // 100 steps in 10 s -> 300 left take 30 s
-  assert.deepEqual(lines, ["run 600/1000 | ETA ? | loss 1\n", "run 700/1000 | ETA 30s | loss 1\n"]);
+/** A status line output that records what is written; `columns` makes it a terminal. */
+function recorder(columns?: number): { out: { write(t: string): void; columns?: number }; text: () => string } {
+  let text = "";
+  return { out: { write: (t: string) => void (text += t), columns }, text: () => text };
+}
+
+describe("progress", () => {
+  test("progress text: one ETA, rate and fields only when known; durations", () => {
+    assert.equal(progressText({ label: "train", value: 3993, total: 60000, rate: 1234.4, eta: 65, fields: { loss: "1.2e-3", val: "" } }), "train 3993/60000 | 1234 steps/s | ETA 1m 05s | loss 1.2e-3");
+    assert.equal(progressText({ label: "train", value: 1, total: 5, rate: NaN, eta: NaN, fields: { loss: "1.04e+2" } }), "train 1/5 | loss 1.04e+2");
+    assert.equal(progressText({ label: "run 1/2", value: 10, total: 20, rate: 2.5, eta: 3725, etaOf: "all runs", fields: {} }), "run 1/2 10/20 | 2.5 steps/s | ETA 1h 02m (all runs)");
+    assert.equal(progressText({ label: "run", value: 5, total: 20 }, 8), "run ██░░░░░░ 5/20");
+    assert.deepEqual([fmtEta(0.4), fmtEta(42.2), fmtEta(59.6), fmtEta(125), fmtEta(NaN), fmtEta(-1)], ["0s", "42s", "1m 00s", "2m 05s", "", ""]);
+  });
+
+  test("plain lines (not a terminal): throttled, the last always printed; ETA from the steps since the first report (a resumed run starts past 0)", () => {
+    const r = recorder();
+    let t = 0;
+    const bar = new ProgressBar(new StatusLine(r.out, 5, () => t), "train", 1000, () => t);
+    bar.update(600, { loss: "1" }); // resumed at step 600: no rate or ETA yet
+    t = 2000;
+    bar.update(650, { loss: "1" }); // within 5 s of the last line: not printed (the rate is measured over [2 s, 10 s]: 6.25 steps/s)
+    t = 10_000;
+    bar.update(700, { loss: "1" }); // 100 steps in 10 s -> 300 left take 30 s
+    t = 11_000;
+    bar.update(1000, { loss: "0.5", val: "0.6" }); // the end: printed at once, without an ETA
+    assert.equal(r.text(), ["train 600/1000 | loss 1", "train 700/1000 | 6.3 steps/s | ETA 30s | loss 1", "train 1000/1000 | 300 steps/s | loss 0.5 | val 0.6", ""].join("\n"));
+  });
+
+  test("on a terminal: the line is redrawn in place within the width, messages go above it on clean lines, clear erases it", () => {
+    const r = recorder(40);
+    let t = 0;
+    const status = new StatusLine(r.out, 5, () => t);
+    status.set("train 1/5 | loss 1");
+    t = 50;
+    status.set("train 2/5 | loss 1"); // within 100 ms: not drawn
+    status.log("gra train: interrupted, writing a checkpoint");
+    t = 500;
+    status.set("train 3/5 | a long field that does not fit in forty columns");
+    status.clear();
+    assert.equal(r.text(),
+      "\rtrain 1/5 | loss 1\x1b[K" +
+      "\r\x1b[Kgra train: interrupted, writing a checkpoint\n\rtrain 2/5 | loss 1\x1b[K" +
+      "\rtrain 3/5 | a long field that does not…\x1b[K" + // cut to 39 columns
+      "\r\x1b[K");
+    status.log("done");
+    assert.ok(r.text().endsWith("\r\x1b[Kdone\n"), "after clear a message is printed alone, nothing redrawn");
+  });
+
+  test("a sweep: one bar per run with the sweep's ETA, a message line per run, one ETA per line", () => {
+    const r = recorder();
+    let t = 0;
+    const runs = new Map([["a-0123456789", { cost: 1, steps: 100 }], ["b-0123456789", { cost: 1, steps: 100 }]]);
+    const p = new SweepProgress(runs, 2, 1, new StatusLine(r.out, 0, () => t), () => t);
+    p.handle({ type: "start", id: "a-0123456789", steps: 100, resumed: false } as never);
+    p.handle({ type: "progress", id: "a-0123456789", step: 0, steps: 100, loss: 1, val_loss: NaN } as never);
+    t = 1000;
+    p.handle({ type: "progress", id: "a-0123456789", step: 50, steps: 100, loss: 0.5, val_loss: NaN } as never);
+    t = 2000;
+    p.handle({ type: "progress", id: "a-0123456789", step: 100, steps: 100, loss: 0.25, val_loss: 0.3 } as never);
+    p.handle({ type: "done", id: "a-0123456789", skipped: false, elapsed_s: 2, val_loss: 0.3 } as never);
+    p.handle({ type: "start", id: "b-0123456789", steps: 100, resumed: true } as never);
+    p.stop();
+    assert.deepEqual(r.text().split("\n"), [
+      "[1/2] training a-0123456789",
+      "run 1/2 0/100 | loss 1.00e+0 | runs 0/2 done",
+      "run 1/2 50/100 | 50 steps/s | ETA 3s (all runs) | loss 5.00e-1 | runs 0/2 done",
+      "run 1/2 100/100 | 50 steps/s | loss 2.50e-1 | val 3.00e-1 | runs 0/2 done",
+      "[1/2] a-0123456789: done in 2.0 s, val loss 3.000e-1; ETA 2s for the rest",
+      "[2/2] resuming b-0123456789",
+      "",
+    ]);
+    for (const line of r.text().split("\n")) assert.ok((line.match(/ETA/g) ?? []).length <= 1, line);
+  });
+
+  test("ratios in words and tables fitted to the terminal", () => {
+    assert.deepEqual([comparedTo(0.46, 106.5), comparedTo(121.3, 106.5), comparedTo(1, 10), comparedTo(1e-8, 106)], ["232x lower", "1.14x higher", "10.0x lower", "1.1e10x lower"]);
+    const t = {
+      title: "Table 1: teacher-student (d = 4), student with 100 hidden and 100 output-gating neurons",
+      columns: ["", "Loss", "Score KV", "Score Q", "Polynomial distance", "hidden pruned", "output gating pruned", "memory (λ≈1)", "forget (λ≈0)", "other"],
+      rows: [["paper (1M steps)", "4.97e-8", "4.52e-8", "2.06e-10", "3.73e-4", "86/100", "87/100", 10, 4, 0], ["quick (20k steps)", "2.37e-4", "1.47e-10", "8.30e-9", "3.72e-3", "73/100", "72/100", 13, 9, 5]],
+    };
+    const wide = textTable(t).split("\n");
+    assert.equal(wide.length, 5);
+    assert.ok(wide[1].length > 120, "the table as is is wider than a terminal");
+    const fit = textTable(t, 80);
+    assert.equal(fit, [
+      "Table 1: teacher-student (d = 4), student with 100 hidden and 100 output-gating",
+      "neurons",
+      "                      paper (1M steps)  quick (20k steps)",
+      "Loss                           4.97e-8            2.37e-4",
+      "Score KV                       4.52e-8           1.47e-10",
+      "Score Q                       2.06e-10            8.30e-9",
+      "Polynomial distance            3.73e-4            3.72e-3",
+      "hidden pruned                   86/100             73/100",
+      "output gating pruned            87/100             72/100",
+      "memory (λ≈1)                        10                 13",
+      "forget (λ≈0)                         4                  9",
+      "other                                0                  5",
+      "",
+    ].join("\n"));
+    // too many rows to transpose into 40 columns: blocks of columns, each with the row labels
+    const narrow = textTable(t, 40).split("\n");
+    for (const l of narrow) assert.ok(l.length <= 40, l);
+    const blocks = narrow.filter((l) => l.startsWith("paper (1M steps)")).length;
+    assert.ok(blocks > 1 && narrow.filter((l) => l.startsWith("quick (20k steps)")).length === blocks, "every block has both row labels");
+    for (const c of t.columns.slice(1)) assert.equal(narrow.filter((l) => l.includes(c)).length, 1, c);
+    assert.ok(narrow.some((l) => /^paper \(1M steps\) .*3\.73e-4/.test(l)));
+  });
+});
+
+describe("exit codes: invalid input of any kind exits 2 with one line, a failure 1", () => {
+  let dir = "";
+  const inDir = (n: string) => join(dir, n);
+  after(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
+
+  test("train and analyze inputs", async () => {
+    dir = await mkdtemp(join(tmpdir(), "gra-exit-"));
+    await writeFile(inDir("unknown-key.json"), JSON.stringify({ steps: 5, stepz: 5 }));
+    await writeFile(inDir("broken.json"), "{ steps: 5");
+    await writeFile(inDir("array.json"), "[1, 2]");
+    await writeFile(inDir("bad-value.json"), JSON.stringify({ lr: "fast" }));
+    await writeFile(inDir("stack.json"), JSON.stringify({ model: "stack", layers: 2 }));
+    await writeFile(inDir("not-a-model.safetensors"), "garbage!garbage!");
+    const io = () => {
+      const r = { stdout: "", stderr: "" };
+      return { r, io: { stdout: (t: string) => void (r.stdout += t), stderr: (t: string) => void (r.stderr += t) } };
+    };
+    const run = async (...args: string[]) => {
+      const { r, io: cap } = io();
+      const code = await runCli(args, undefined, cap);
+      return { code, ...r };
+    };
+    const cases: [string[], RegExp][] = [
+      [["train", "--steps", "x", "--out", inDir("a")], /^gra train: --steps: expected an integer >= 1, got "x"$/],
+      [["train", "--config", inDir("broken.json"), "--out", inDir("a")], /^gra train: --config: .*broken\.json is not valid JSON$/],
+      [["train", "--config", inDir("unknown-key.json"), "--out", inDir("a")], /^gra train: train config: unknown key "stepz" \(known: task, /],
+      [["train", "--config", inDir("array.json"), "--out", inDir("a")], /^gra train: train config: expected an object, got \[1,2\]$/],
+      [["train", "--config", inDir("bad-value.json"), "--out", inDir("a")], /^gra train: train config\.lr: expected a number, got "fast"$/],
+      [["train", "--config", inDir("stack.json"), "--out", inDir("a")], /^gra train: model: a stack is built with --layers L /],
+      [["train", "--model", "stack", "--width", "8", "--steps", "5", "--out", inDir("a")], /^gra train: --model: a stack is built with --layers L .*e\.g\. --model gated-rnn --layers 2 \(families: gated-rnn, /],
+      [["train", "--model", "nope", "--out", inDir("a")], /^gra train: --model: unknown family "nope" \(known: gated-rnn, /],
+      [["train", "--resume", "--out", dir], /^gra train: .*config\.json: missing: is this a run directory\?/],
+      [["train", "--steps", "5", "--out", dir], /^gra train: .* is not empty; use --resume /],
+      [["analyze", dir], /^gra analyze: .*: no model\.safetensors /],
+      [["construct", "--attention", inDir("not-a-model.safetensors"), "--out", inDir("c")], /^gra construct: .*not-a-model\.safetensors: header length \d+ exceeds file size 16$/],
+      [["bench", "--model", "stack"], /^gra bench: --model: a stack is built with --layers L /],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr.trimEnd(), message, args.join(" "));
+      assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+    }
+  });
+
+  test("a tiny gra train: plain progress lines without empty fields, the loss compared in words", async () => {
+    let stdout = "";
+    let stderr = "";
+    const out = join(await mkdtemp(join(tmpdir(), "gra-train5-")), "run");
+    const code = await runCli(["train", "--steps", "5", "--hidden", "4", "--batch", "4", "--out", out], undefined, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+    await rm(dirname(out), { recursive: true, force: true });
+    assert.equal(code, 0, stderr);
+    const lines = stderr.trimEnd().split("\n");
+    assert.equal(lines[0], `train 1/5 | loss ${/loss (\S+)/.exec(lines[0])![1]}`);
+    assert.match(lines[lines.length - 1], /^train 5\/5 \| \d+ steps\/s \| loss \d\.\d\de[+-]\d+ \| val \d\.\d\de[+-]\d+$/);
+    for (const l of lines) assert.doesNotMatch(l, /\|\s*\||\| *$|  /, `an empty field in ${JSON.stringify(l)}`);
+    assert.match(stdout, /^trained 5 steps in [\d.]+ s: loss .*\(zero predictor \d\.\d{3}e[+-]\d+: \d+(\.\d+)?x (lower|higher)\)\nrun directory: /);
+  });
 });

@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { RunsListing } from "../src/serve/server.ts";
-import { contentType, hostName, safeSegments, startWebServer } from "../src/serve/server.ts";
+import { contentType, hostName, listedKind, safeSegments, startWebServer } from "../src/serve/server.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -69,6 +69,19 @@ before(async () => {
   await writeFile(join(runs, "repro", "table1", "results.json"), JSON.stringify({ preset: "table1", numbers: {}, tables: [] }));
   await writeFile(join(runs, "repro", "table1", "figures", "loss.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
   await mkdir(join(runs, "empty"));
+  // not listed: a dependency folder, a folder of screenshots, images at the root
+  await mkdir(join(runs, "node_modules", "playwright-core", "lib"), { recursive: true });
+  await writeFile(join(runs, "node_modules", "playwright-core", "lib", "appIcon.png"), "png");
+  await writeFile(join(runs, "node_modules", "playwright-core", "lib", "report.html"), "<p>");
+  await mkdir(join(runs, "shots"));
+  await writeFile(join(runs, "shots", "page.png"), "png");
+  await writeFile(join(runs, "root.png"), "png");
+  // listed: a gra construct output and a gra reproduce output (its plan)
+  await mkdir(join(runs, "construct"));
+  await writeFile(join(runs, "construct", "model.safetensors"), "w");
+  await writeFile(join(runs, "construct", "attention.safetensors"), "w");
+  await mkdir(join(runs, "out"));
+  await writeFile(join(runs, "out", "plan.json"), JSON.stringify({ scale: "quick", presets: ["table1"], shards: 1, runs: [] }));
   await symlink(join(tmp, "secret.txt"), join(runs, "link-out.txt"));
   await symlink(join(tmp, "outside"), join(runs, "dir-out"));
   await symlink(join(runs, "ts", "summary.json"), join(runs, "link-in.json"));
@@ -137,7 +150,8 @@ describe("gra serve: runs, read-only", () => {
     const listing = JSON.parse(r.body) as RunsListing;
     assert.equal(listing.root, "runs");
     const byPath = new Map(listing.runs.map((x) => [x.path, x]));
-    assert.deepEqual([...byPath.keys()].sort(), ["repro/table1", "ts"]);
+    assert.deepEqual([...byPath.keys()].sort(), ["construct", "out", "repro/table1", "ts"]);
+    assert.deepEqual(listing.runs.map((x) => [x.path, x.kind]), [["construct", "construction"], ["out", "sweep"], ["repro/table1", "reproduction"], ["ts", "run"]]);
     const ts = byPath.get("ts")!;
     assert.equal(ts.kind, "run");
     assert.deepEqual(ts.files.map((f) => f.name), ["config.json", "metrics.jsonl", "summary.json"]);
@@ -147,6 +161,16 @@ describe("gra serve: runs, read-only", () => {
     assert.equal(repro.kind, "reproduction");
     assert.deepEqual(repro.files.map((f) => f.name), ["figures/loss.svg", "results.json"]);
     assert.ok(!r.body.includes("SECRET") && !r.body.includes("dir-out"), r.body);
+  });
+
+  test("what a directory is, from its files: images, HTML or JSON alone are not a run", () => {
+    assert.equal(listedKind(["config.json", "metrics.jsonl", "model.safetensors"]), "run");
+    assert.equal(listedKind(["figures/fig2.svg", "report.html", "results.csv", "results.json"]), "reproduction");
+    assert.equal(listedKind(["plan.json", "report.html"]), "sweep");
+    assert.equal(listedKind(["attention.safetensors", "model.safetensors"]), "construction");
+    assert.equal(listedKind(["model.safetensors"]), "other");
+    assert.equal(listedKind(["loss.figure.json"]), "other");
+    for (const names of [["appIcon.png"], ["index.html", "playwright-logo.svg"], ["report.html"], ["package.json", "README.md"], []]) assert.equal(listedKind(names), null, names.join(","));
   });
 
   test("serves files under --runs with a sandbox policy, including nested ones and symlinks that stay inside", async () => {

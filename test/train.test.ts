@@ -24,6 +24,7 @@ import { parseTrainConfig } from "../src/train/loop.ts";
 import { runTraining } from "../src/train/run.ts";
 import type { MetricsLine } from "../src/train/run.ts";
 import { constant, cosine, warmup } from "../src/train/schedule.ts";
+import { InputError } from "../src/errors.ts";
 
 const root = await mkdtemp(join(tmpdir(), "gra-train-"));
 after(() => rm(root, { recursive: true, force: true }));
@@ -113,9 +114,11 @@ test("train config: every default written out, unknown keys and bad values are o
   assert.deepEqual(c.task_config, { d: 4, T: 32 });
   assert.deepEqual(c.model_config, { hidden: 100, output_gating: 100 });
   assert.equal(parseTrainConfig({ task: "icl-regression" }).steps, 300_000);
-  assert.throws(() => parseTrainConfig({ stepz: 3 }), /^Error: train config: unknown key "stepz"/);
+  // invalid input is an InputError (gra exits 2 on it)
+  assert.throws(() => parseTrainConfig({ stepz: 3 }), (e) => e instanceof InputError && /^train config: unknown key "stepz"/.test(e.message));
+  assert.throws(() => parseTrainConfig({ model: "stack", layers: 2 }), (e) => e instanceof InputError && /^model: a stack is built with --layers L/.test(e.message));
   assert.throws(() => parseTrainConfig({ batch: "many" }), /train config.batch: expected an integer/);
-  assert.throws(() => parseTrainConfig({ model: "transformer" }), /unknown model family "transformer"/);
+  assert.throws(() => parseTrainConfig({ model: "transformer" }), /^InputError: model: unknown family "transformer" \(known: gated-rnn, /);
   assert.throws(() => parseTrainConfig({ model_config: { hiden: 3 } }), /model_config \(gated-rnn\): unknown key "hiden"/);
   const s = parseTrainConfig({ model: "lstm", layers: 2, model_config: { hidden: 6 } });
   assert.equal(s.width, 6);

@@ -20,7 +20,9 @@ import { NEGATIVE, POSITIVE, valueColor, ZERO } from "../web/colors.ts";
 import { evaluateExplorer, formatMatrix, hiddenLabels, parseMatrix, parseSequence } from "../web/explorer.ts";
 import { figureToChart, tickLabel, ticks } from "../web/plot.ts";
 import { DEFAULT_SETTINGS, trainConfigFor } from "../web/protocol.ts";
-import { flatten, parseMetrics } from "../web/runs.ts";
+import { defaultRun, figureFiles, flatten, parseMetrics, tableJsonFiles } from "../web/runs.ts";
+import { fmt } from "../web/heatmap.ts";
+import type { ListedRun } from "../src/serve/server.ts";
 
 const att = (d: number, seed: number) => {
   const p = attention.init(Rng.fromSeed(seed), attentionConfig({ d }), "f64");
@@ -139,6 +141,25 @@ describe("colours, charts, runs view, train config", () => {
   test("runs view: metrics lines (a partial last line is skipped) and flattened JSON", () => {
     assert.deepEqual(parseMetrics('{"step":1,"loss":2}\n\n{"step":2,"loss":1}\n{"step":3,"lo'), [{ step: 1, loss: 2 }, { step: 2, loss: 1 }]);
     assert.deepEqual(flatten({ a: 1.23456789, b: { c: "x", d: [1, 2] }, e: new Array(20).fill(0) }), [["a", "1.235"], ["b.c", "x"], ["b.d", "1, 2"], ["e", "[20 items]"]]);
+  });
+
+  test("numbers in the page: integers as they are, other numbers to 4 significant digits or in exponent notation", () => {
+    assert.deepEqual([12345, 20000, 21504, 100, -3, 0, 1e15].map(fmt), ["12345", "20000", "21504", "100", "-3", "0", "1.00e+15"]);
+    assert.deepEqual([0.85341234, 1.23456789, 3.295, 106.51, 4.97e-8, 12345.6, -2.5e-4, NaN].map(fmt), ["0.8534", "1.235", "3.295", "106.5", "4.97e-8", "1.23e+4", "-2.50e-4", "NaN"]);
+    assert.deepEqual(flatten({ seed: 12345, steps: 20000, params: 21504, lr: 0.003 }), [["seed", "12345"], ["steps", "20000"], ["params", "21504"], ["lr", "0.003"]]);
+  });
+
+  test("runs view: a reproduction shows its figures once (SVG over its PNG twin), no Vega-Lite specs as tables; opens on a reproduction", () => {
+    const file = (name: string) => ({ name, size: 10 });
+    const repro: ListedRun = { path: "out/table1", kind: "reproduction", mtime_ms: 0, files: ["figures/a.png", "figures/a.svg", "figures/a.vl.json", "figures/b.png", "loss.figure.json", "plan.json", "report.html", "results.csv", "results.json", "summary.json"].map(file) };
+    assert.deepEqual(figureFiles(repro), ["figures/a.svg", "figures/b.png"]);
+    assert.deepEqual(tableJsonFiles(repro), ["summary.json"]);
+    const run: ListedRun = { path: "out/runs/x", kind: "run", mtime_ms: 0, files: [file("config.json")] };
+    const sweep: ListedRun = { path: "", kind: "sweep", mtime_ms: 0, files: [file("plan.json")] };
+    assert.equal(defaultRun([sweep, run, repro]), repro);
+    assert.equal(defaultRun([sweep, run]), run);
+    assert.equal(defaultRun([sweep]), sweep);
+    assert.equal(defaultRun([]), undefined);
   });
 
   test("the page's train config is a valid teacher-student config with the paper's student", () => {

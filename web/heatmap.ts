@@ -31,7 +31,7 @@ export interface HeatmapSpec {
   cellW?: number;
   /** Cell height, when it differs from `cell` (short, wide matrices). */
   cellH?: number;
-  /** Colour scale: |v| >= scale is full colour (default: the matrix's max |v|). */
+  /** Colour scale: |v| >= scale is full colour (default: the matrix's max |v|; a shared scale is named in the caption). */
   scale?: number;
   /** data-testid of the figure element. */
   testid?: string;
@@ -71,10 +71,11 @@ export class Heatmap {
     this.spec = spec;
     if (spec.testid) this.el.dataset.testid = spec.testid;
     const { rows, cols, data } = spec;
-    let scale = spec.scale ?? 0;
-    if (!spec.scale) for (let i = 0; i < rows * cols; i++) scale = Math.max(scale, Math.abs(data[i]));
+    let own = 0;
+    for (let i = 0; i < rows * cols; i++) own = Math.max(own, Math.abs(data[i]));
+    const scale = spec.scale || own;
     this.caption.textContent = spec.title;
-    this.noteEl.textContent = `${spec.note ? spec.note + " · " : ""}${rows}×${cols}, max |w| ${fmt(scale)}`;
+    this.noteEl.textContent = `${spec.note ? spec.note + " · " : ""}${rows}×${cols}, max |w| ${fmt(own)}${scale !== own ? ` (colours up to ${fmt(scale)})` : ""}`;
     const cell = spec.cell ?? fitCell(rows, cols);
     const cw = spec.cellW ?? cell;
     const ch = spec.cellH ?? cell;
@@ -181,10 +182,11 @@ export class Heatmap {
   }
 }
 
-/** A number for captions: 4 significant digits, exponent notation when tiny or huge. */
+/** A number for captions and tables: integers as they are (seed 12345, 20000 steps), others to 4 significant digits, exponent notation when tiny or huge. */
 export function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return "0";
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
   const a = Math.abs(v);
   return a >= 1e-3 && a < 1e4 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
 }

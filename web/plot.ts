@@ -156,7 +156,7 @@ export class Chart {
       if (bars && !ax.log && ax.min === undefined) lo = Math.min(lo, 0);
       if (lo === hi) {
         if (ax.log) [lo, hi] = [lo / 2, hi * 2];
-        else [lo, hi] = [lo - 1, hi + 1];
+        else [lo, hi] = [lo >= 0 && lo < 1 ? 0 : lo - 1, hi + 1]; // one point: a unit around it, never below 0 for data >= 0
       }
       return [lo, hi] as const;
     };

@@ -53,10 +53,41 @@ function kvTable(rows: [string, string][], testid?: string): HTMLElement {
   return h("table", { class: "kv", "data-testid": testid }, ...rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", { class: "num" }, v))));
 }
 
+/** The second line of a run in the list: what it is. */
 function runLabel(r: ListedRun): string {
-  const c = r.config as { task?: string; model?: string; model_config?: { hidden?: number } } | undefined;
-  if (c?.task) return `${c.task} · ${c.model ?? "?"}${c.model_config?.hidden ? ` N=${c.model_config.hidden}` : ""}`;
+  const c = r.config as { task?: string; model?: string; model_config?: { hidden?: number }; layers?: number } | undefined;
+  if (c?.task) return `${c.task} · ${c.model ?? "?"}${c.layers ? ` ×${c.layers} layers` : ""}${c.model_config?.hidden ? ` N=${c.model_config.hidden}` : ""}`;
+  const figures = figureFiles(r).length;
+  if (r.kind === "reproduction") return `results${figures ? `, ${figures} figure${figures > 1 ? "s" : ""}` : ""}${r.files.some((f) => f.name === "report.html") ? ", report" : ""}`;
+  if (r.kind === "sweep") return "gra reproduce output: plan of the runs";
+  if (r.kind === "construction") return "gra construct output: attention and RNN weights";
   return `${r.files.length} files`;
+}
+
+/** A path shown in the list: breaks allowed after "/" and "-" only (never inside a word); the root shown as `root/`. */
+function pathLabel(path: string, root: string): HTMLElement {
+  const b = h("b", {});
+  const text = path || `${root}/`;
+  for (const part of text.split(/(?<=[/-])/)) b.append(part, h("wbr", {}));
+  return b;
+}
+
+/** The run the page opens first: a reproduction's results, else a training run, else the first listed. */
+export function defaultRun(runs: readonly ListedRun[]): ListedRun | undefined {
+  return runs.find((r) => r.kind === "reproduction") ?? runs.find((r) => r.kind === "run") ?? runs[0];
+}
+
+/** The images of a listed directory to show as figures: every SVG, and PNGs without an SVG twin. */
+export function figureFiles(run: ListedRun): string[] {
+  const names = new Set(run.files.map((f) => f.name));
+  return run.files.map((f) => f.name).filter((n) => /\.svg$/i.test(n) || (/\.png$/i.test(n) && !names.has(n.replace(/\.png$/i, ".svg"))));
+}
+
+/** JSON files shown as key/value tables: not results.json and plan.json (drawn as tables), `*.figure.json` (charts) or Vega-Lite specs (`*.vl.json`, drawn as the SVGs next to them). */
+export function tableJsonFiles(run: ListedRun): string[] {
+  return run.files
+    .filter((f) => f.name.endsWith(".json") && !/\.(figure|vl)\.json$/.test(f.name) && f.name !== "results.json" && f.name !== "plan.json" && f.size < 4 * 1024 * 1024)
+    .map((f) => f.name);
 }
 
 async function fetchText(url: string): Promise<string> {
@@ -90,32 +121,66 @@ export async function mountRuns(root: HTMLElement, nav?: HTMLElement): Promise<v
     listing.runs.length ? h("div", { class: "runs" }, list, detail) : h("p", { class: "muted", "data-testid": "runs-empty" }, `No runs under ${listing.root}/ yet: try `, h("code", {}, `gra train --steps 2000 --out ${listing.root}/first`), "."),
   );
   let selected: HTMLElement | null = null;
+  const first = defaultRun(listing.runs);
   for (const run of listing.runs) {
     const li = h("li", { "data-testid": "run-item", "data-path": run.path, tabindex: 0 },
-      h("span", { class: `kind ${run.kind}` }, run.kind), h("b", {}, run.path || "."), h("small", {}, runLabel(run)));
+      h("span", { class: `kind ${run.kind}` }, run.kind), pathLabel(run.path, listing.root), h("small", {}, runLabel(run)));
     const open = () => {
       selected?.classList.remove("sel");
       li.classList.add("sel");
       selected = li;
-      showRun(detail, run).catch((e: unknown) => setChildren(detail, h("p", { class: "message error" }, e instanceof Error ? e.message : String(e))));
+      showRun(detail, run, listing.root).catch((e: unknown) => setChildren(detail, h("p", { class: "message error" }, e instanceof Error ? e.message : String(e))));
     };
     li.addEventListener("click", open);
     li.addEventListener("keydown", (e) => {
       if (e.key === "Enter") open();
     });
     list.append(li);
+    if (run === first) open();
   }
-  (list.firstElementChild as HTMLElement | null)?.click();
 }
 
-async function showRun(detail: HTMLElement, run: ListedRun): Promise<void> {
+async function showRun(detail: HTMLElement, run: ListedRun, root: string): Promise<void> {
   const has = (n: string) => run.files.some((f) => f.name === n);
-  const parts: HTMLElement[] = [
-    h("h3", {}, run.path || ".", " ", h("span", { class: `kind ${run.kind}` }, run.kind)),
-    h("p", { class: "files" }, ...run.files.flatMap((f) => [h("a", { href: fileUrl(run, f.name), target: "_blank" }, f.name), h("small", {}, ` ${fmtSize(f.size)}  `)])),
+  const report = run.files.find((f) => f.name === "report.html");
+  const head: HTMLElement[] = [
+    h("h3", {}, run.path || `${root}/`, " ", h("span", { class: `kind ${run.kind}` }, run.kind)),
+    h("div", { class: "run-actions" },
+      report ? h("a", { class: "button-link", href: fileUrl(run, report.name), target: "_blank", "data-testid": "run-report" }, `open report.html (${fmtSize(report.size)})`) : null,
+      h("details", { class: "files" }, h("summary", {}, `${run.files.length} files`),
+        h("p", {}, ...run.files.flatMap((f) => [h("a", { href: fileUrl(run, f.name), target: "_blank" }, f.name), h("small", {}, ` ${fmtSize(f.size)}  `)])))),
   ];
-  setChildren(detail, ...parts, h("p", { class: "muted" }, "loading…"));
+  setChildren(detail, ...head, h("p", { class: "muted" }, "loading…"));
   const blocks: HTMLElement[] = [];
+  // a reproduction's numbers first, then the figures, then what the run directories hold
+  if (has("results.json")) {
+    try {
+      const v = JSON.parse(await fetchText(fileUrl(run, "results.json")));
+      blocks.push(isResults(v) ? resultsBlock(v) : h("div", { class: "block" }, h("h4", {}, "results.json"), kvTable(flatten(v).slice(0, 80))));
+    } catch (e) {
+      blocks.push(h("p", { class: "message error" }, `results.json: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+  if (has("plan.json")) {
+    try {
+      blocks.push(planBlock(JSON.parse(await fetchText(fileUrl(run, "plan.json")))));
+    } catch (e) {
+      blocks.push(h("p", { class: "message error" }, `plan.json: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+  const figures = h("div", { class: "figs" });
+  for (const f of run.files) {
+    if (!f.name.endsWith(".figure.json")) continue;
+    try {
+      const spec = JSON.parse(await fetchText(fileUrl(run, f.name))) as FigureSpec;
+      figures.append(new Chart({ ...figureToChart(spec), title: spec.title ?? f.name, width: 460, height: 280 }, "run-figure").el);
+    } catch (e) {
+      figures.append(h("p", { class: "message error" }, `${f.name}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+  for (const name of figureFiles(run)) {
+    figures.append(h("figure", { class: "img" }, h("a", { href: fileUrl(run, name), target: "_blank", title: "open full size" }, h("img", { src: fileUrl(run, name), alt: name, "data-testid": "run-figure" })), h("figcaption", {}, name)));
+  }
   if (has("metrics.jsonl")) {
     const rows = parseMetrics(await fetchText(fileUrl(run, "metrics.jsonl")));
     const series = ["loss", "val_loss"].filter((k) => rows.some((r) => typeof r[k] === "number")).map((k, i) => ({
@@ -125,25 +190,20 @@ async function showRun(detail: HTMLElement, run: ListedRun): Promise<void> {
     const lr = rows.filter((r) => typeof r.lr === "number").map((r) => [r.step, r.lr] as const);
     if (lr.length) blocks.push(h("div", { class: "block" }, new Chart({ title: "learning rate", x: { label: "step" }, y: { log: true }, series: [{ name: "lr", color: "#6b4fbb", points: lr }], width: 320, height: 260 }).el));
   }
-  const jsonFiles = run.files.filter((f) => f.name.endsWith(".json") && !f.name.endsWith(".figure.json") && f.size < 4 * 1024 * 1024);
   const analysisViews: HTMLElement[] = [];
-  for (const f of jsonFiles) {
+  for (const name of tableJsonFiles(run)) {
     let v: unknown;
     try {
-      v = JSON.parse(await fetchText(fileUrl(run, f.name)));
+      v = JSON.parse(await fetchText(fileUrl(run, name)));
     } catch {
-      blocks.push(h("div", { class: "block" }, h("h4", {}, f.name), h("p", { class: "muted" }, "not valid JSON")));
-      continue;
-    }
-    if (f.name === "results.json" && isResults(v)) {
-      blocks.push(resultsBlock(v));
+      blocks.push(h("div", { class: "block" }, h("h4", {}, name), h("p", { class: "muted" }, "not valid JSON")));
       continue;
     }
     const obj = v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
     const { figures: figs, ...rest } = obj ?? {};
-    blocks.push(h("div", { class: "block" }, h("h4", {}, f.name), kvTable(flatten(obj ? rest : v).slice(0, 80), `run-json-${f.name}`)));
+    blocks.push(h("div", { class: "block" }, h("h4", {}, name), kvTable(flatten(obj ? rest : v).slice(0, 80), `run-json-${name}`)));
     const wf = (figs as { weights?: WeightsFigure } | undefined)?.weights;
-    if (f.name === "analysis.json" && wf && Array.isArray(wf.in_x)) {
+    if (name === "analysis.json" && wf && Array.isArray(wf.in_x)) {
       const view = new GatedView("run-analysis", [
         { label: "memory neurons", color: GROUP_TONES.memory },
         { label: "forget neurons", color: GROUP_TONES.query },
@@ -158,45 +218,51 @@ async function showRun(detail: HTMLElement, run: ListedRun): Promise<void> {
       analysisViews.push(h("div", { class: "panel" }, h("h4", {}, "analysis.json: pruned, canonical weights ", h("span", { class: "sub" }, `Figure 2A, ${w.N} hidden, ${w.M} gating rows`)), view.el));
     }
   }
-  const figures = h("div", { class: "maps" });
-  for (const f of run.files) {
-    if (f.name.endsWith(".figure.json")) {
-      try {
-        const spec = JSON.parse(await fetchText(fileUrl(run, f.name))) as FigureSpec;
-        figures.append(new Chart({ ...figureToChart(spec), title: spec.title ?? f.name, width: 460, height: 280 }, "run-figure").el);
-      } catch (e) {
-        figures.append(h("p", { class: "message error" }, `${f.name}: ${e instanceof Error ? e.message : String(e)}`));
-      }
-    } else if (/\.svg$/i.test(f.name) || (/\.png$/i.test(f.name) && !has(f.name.replace(/\.png$/i, ".svg")))) {
-      figures.append(h("figure", { class: "img" }, h("a", { href: fileUrl(run, f.name), target: "_blank", title: "open full size" }, h("img", { src: fileUrl(run, f.name), alt: f.name, "data-testid": "run-figure" })), h("figcaption", {}, f.name)));
-    }
-  }
   const weights: HTMLElement[] = [];
   for (const name of ["model.safetensors", "attention.safetensors"]) {
     const f = run.files.find((x) => x.name === name);
     if (!f || f.size > 64 * 1024 * 1024) continue;
     try {
       const bytes = new Uint8Array(await (await fetch(fileUrl(run, name))).arrayBuffer());
-      const dec = decodeSafetensors(bytes, name);
-      const t = dec.tensors;
+      const t = decodeSafetensors(bytes, name).tensors;
       if (t.in_x && t.out_x && t.lambda) {
         const view = new GatedView(`run-${name.split(".")[0]}`);
         view.show(gatedWeightsFrom(t));
         weights.push(h("div", { class: "panel" }, h("h4", {}, `${name} `, h("span", { class: "sub" }, "gated RNN, hidden neurons sorted by λ")), view.el));
       } else if (t.W_V && t.W_K && t.W_Q && t.W_V.shape.length === 2) {
         const [r, c] = t.W_V.shape;
+        const scale = Math.max(...(["W_V", "W_K", "W_Q"] as const).map((n) => maxAbs(t[n].data)));
         weights.push(h("div", { class: "panel" }, h("h4", {}, name), h("div", { class: "maps" },
-          ...(["W_V", "W_K", "W_Q"] as const).map((n) => new Heatmap({ title: n, rows: r, cols: c, data: t[n].data, cell: Math.max(8, Math.min(26, Math.floor(150 / Math.max(r, c)))) }).el))));
+          ...(["W_V", "W_K", "W_Q"] as const).map((n) => new Heatmap({ title: n, rows: r, cols: c, data: t[n].data, scale, cell: Math.max(8, Math.min(26, Math.floor(150 / Math.max(r, c)))) }).el))));
       } else {
         weights.push(h("div", { class: "panel" }, h("h4", {}, name), kvTable(Object.entries(t).map(([n, x]) => [n, `[${x.shape.join(", ")}]`]))));
       }
     } catch (e) {
-      weights.push(h("p", { class: "message error" }, `${name}: ${e instanceof Error ? e.message : String(e)}`));
+      // decodeSafetensors' messages already start with the file name
+      weights.push(h("p", { class: "message error" }, e instanceof Error ? e.message : String(e)));
     }
   }
-  const report = run.files.find((f) => f.name === "report.html");
-  if (report) parts.push(h("p", {}, h("a", { class: "button-link", href: fileUrl(run, report.name), target: "_blank" }, "open report.html")));
-  setChildren(detail, ...parts, h("div", { class: "maps" }, ...blocks), figures.childElementCount ? h("div", {}, h("h4", {}, "Figures"), figures) : null, ...analysisViews, ...weights);
+  setChildren(detail, ...head,
+    blocks.length ? h("div", { class: "maps" }, ...blocks) : null,
+    figures.childElementCount ? h("div", {}, h("h4", {}, "Figures"), figures) : null,
+    ...analysisViews, ...weights);
+}
+
+/** The largest |v|. */
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** plan.json of a `gra reproduce` output: scale, presets, shards and the planned runs. */
+function planBlock(plan: { scale?: string; presets?: string[]; shards?: number; runs?: { id: string; shard?: number; steps?: number }[] }): HTMLElement {
+  const runs = plan.runs ?? [];
+  return h("div", { class: "block", "data-testid": "run-plan" },
+    h("h4", {}, `plan.json · ${(plan.presets ?? []).join(", ")} (${plan.scale ?? "?"}), ${runs.length} run${runs.length === 1 ? "" : "s"}${plan.shards && plan.shards > 1 ? ` in ${plan.shards} shards` : ""}`),
+    h("table", { class: "grid" }, h("tr", {}, h("th", {}, "run"), h("th", {}, "shard"), h("th", {}, "steps")),
+      ...runs.slice(0, 60).map((r) => h("tr", {}, h("td", {}, r.id), h("td", { class: "num" }, r.shard ?? ""), h("td", { class: "num" }, r.steps ?? "")))),
+    runs.length > 60 ? h("p", { class: "muted small" }, `… and ${runs.length - 60} more`) : null);
 }
 
 /** The reproduction's results.json (src/experiments/collect.ts): numbers, tables, notes, deviations. */
@@ -215,15 +281,16 @@ function isResults(v: unknown): v is ResultsJson {
 
 function resultsBlock(r: ResultsJson): HTMLElement {
   const cell = (x: unknown) => (typeof x === "number" ? fmt(x) : String(x));
+  // the tables (ours next to the paper's) first; the notes and deviations under them; every number folded away
   return h("div", { class: "block results", "data-testid": "run-results" },
     h("h4", {}, `results.json${r.preset ? ` · ${r.preset}` : ""}${r.scale ? ` (${r.scale})` : ""}`),
-    r.numbers ? kvTable(flatten(r.numbers).slice(0, 40)) : null,
     ...(r.tables ?? []).map((t) => h("div", {},
       h("h4", {}, t.title),
-      h("table", { class: "grid" }, h("tr", {}, ...t.columns.map((c) => h("th", {}, c))), ...t.rows.map((row) => h("tr", {}, ...row.map((x) => h("td", { class: typeof x === "number" ? "num" : "" }, cell(x)))))),
+      h("div", { class: "scroll-x" }, h("table", { class: "grid" }, h("tr", {}, ...t.columns.map((c) => h("th", {}, c))), ...t.rows.map((row) => h("tr", {}, ...row.map((x) => h("td", { class: typeof x === "number" || /^[-\d.e+/%]+$/.test(String(x)) ? "num" : "" }, cell(x))))))),
       t.note ? h("p", { class: "muted small" }, t.note) : null)),
     ...(r.notes ?? []).map((n) => h("p", { class: "muted small" }, n)),
     ...(r.deviations ?? []).map((n) => h("p", { class: "muted small" }, `deviation: ${n}`)),
+    r.numbers ? h("details", { class: "numbers" }, h("summary", {}, "every number of results.json"), kvTable(flatten(r.numbers).slice(0, 80))) : null,
   );
 }
 

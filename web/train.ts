@@ -6,6 +6,7 @@
  * KV and Q scores, polynomial distance, and the pruned, canonically ordered weights (Figure 2A).
  */
 import type { AnalysisReport } from "../src/analysis/analyze.ts";
+import { analysisDefaults } from "../src/analysis/analyze.ts";
 import type { WeightsFigure } from "../src/analysis/figures.ts";
 import type { AttWeights, GatedWeights } from "./analysis.ts";
 import { DEFAULT_ROLES, gatedWeightsFrom, gatingOrder, hiddenOrder, histogram, neuronRoles, polynomialDistance, roleCounts, subNetwork } from "./analysis.ts";
@@ -75,8 +76,8 @@ export class GatedView {
     this.rowIn = h("div", { class: "maps" });
     this.rowOut = h("div", { class: "maps" });
     this.el = h("div", {}, legend(legendItems ?? [
-      { label: "memory neurons (λ ≥ 0.95)", color: GROUP_TONES.memory },
-      { label: "forget neurons (λ ≤ 0.05)", color: GROUP_TONES.query },
+      { label: `memory neurons (λ ≥ ${DEFAULT_ROLES.memoryAbove}, the page's live threshold)`, color: GROUP_TONES.memory },
+      { label: `forget neurons (λ ≤ ${DEFAULT_ROLES.forgetBelow})`, color: GROUP_TONES.query },
       { label: "in between", color: GROUP_TONES.other },
     ]), this.rowIn, this.rowOut);
     for (const n of ["in_x", "in_m", "lambda", "out_x", "out_m", "readout"]) this.maps[n] = new Heatmap();
@@ -162,10 +163,11 @@ export function mountTraining(root: HTMLElement): void {
   const student = new GatedView("student");
   const teacherRow = h("div", { class: "maps" });
   const analysisEl = h("div", { class: "analysis", "data-testid": "train-analysis" }, h("p", { class: "muted" }, "Pause or let the run finish to analyse the student."));
-  const tolIn = h("input", { type: "range", min: -4, max: -0.5, step: 0.25, value: -2, "data-testid": "analysis-tolerance" });
-  const tolText = h("span", { class: "num" }, "1e-2");
-  const lamTolIn = h("select", {}, ...["0.001", "0.01", "0.05", "0.1", "0.2"].map((v) => h("option", { value: v }, v)));
-  lamTolIn.value = "0.05";
+  // the analysis' settings start at gra analyze's defaults (the paper's), and can be loosened for a short demo run
+  const tolIn = h("input", { type: "range", min: -4, max: -0.5, step: 0.25, value: Math.log10(analysisDefaults.tolerance), "data-testid": "analysis-tolerance" });
+  const tolText = h("span", { class: "num", "data-testid": "analysis-tolerance-value" }, analysisDefaults.tolerance.toExponential(0));
+  const lamTolIn = h("select", { "data-testid": "analysis-lambda-tolerance" }, ...["0.001", "0.01", "0.05", "0.1", "0.2"].map((v) => h("option", { value: v }, v)));
+  lamTolIn.value = String(analysisDefaults.lambdaTolerance);
   const liveStats = h("div", { class: "muted small", "data-testid": "train-live-analysis" });
   const pruned = new GatedView("pruned", [
     { label: "memory neurons |λ − 1| ≤ tol_λ", color: GROUP_TONES.memory },
@@ -204,7 +206,9 @@ export function mountTraining(root: HTMLElement): void {
   };
 
   const drawLoss = () => {
-    lossChart.update({ title: "loss (log scale)", x: { label: "step" }, y: { log: true }, width: 460, height: 250,
+    // the step axis spans at least 0..100, so the validation loss at step 0 is not alone on a -1..1 axis before training
+    const last = Math.max(losses.length ? losses[losses.length - 1][0] : 0, vals.length ? vals[vals.length - 1][0] : 0);
+    lossChart.update({ title: "loss (log scale)", x: { label: "step", min: 0, max: Math.max(100, last) }, y: { log: true }, width: 460, height: 250,
       series: [
         { name: "training", points: thin(losses), color: "#2166ac" },
         { name: "validation", points: vals, color: "#d08a00" },
@@ -220,7 +224,7 @@ export function mountTraining(root: HTMLElement): void {
       series: [{ name: "", style: "bars", barWidth: 0.05, color: "#6b7280", points: hist.map((c, i) => [(i + 0.5) / 20, c] as const) }] });
     if (teacher) {
       const c = roleCounts(current.lambda);
-      liveStats.textContent = `live: ${c.memory} memory (λ ≥ 0.95), ${c.forget} forget (λ ≤ 0.05), ${c.other} other neurons · polynomial distance to the teacher ${fmt(polynomialDistance(current, teacher))}`;
+      liveStats.textContent = `live, with the demo's thresholds λ ≥ ${DEFAULT_ROLES.memoryAbove} / λ ≤ ${DEFAULT_ROLES.forgetBelow} (the analysis below uses gra analyze's |λ − 1| ≤ tol_λ, |λ| ≤ tol_λ): ${c.memory} memory, ${c.forget} forget, ${c.other} other neurons · polynomial distance to the teacher ${fmt(polynomialDistance(current, teacher))}`;
     }
     const pts = (pred: (l: number) => boolean) => roles.lambda.map((l, i) => [l, roles.linear[i]] as const).filter(([l]) => pred(l));
     roleChart.update({ title: "neuron roles", x: { label: "λ", min: -0.05, max: 1.05 }, y: { label: "linear share of input", min: -0.05, max: 1.05 }, width: 300, height: 250,
@@ -258,8 +262,8 @@ export function mountTraining(root: HTMLElement): void {
       h("p", { class: "muted" },
         `The student at step ${step}, analysed like a trained run (src/analysis, as in gra analyze; ${ms.toFixed(0)} ms in the worker): weights with |w| ≤ tol count as zero for pruning, λ within tol_λ of 1 or 0 makes a memory or forget neuron. The paper's student after 1M steps keeps ${(d * (d + 1)) / 2} memory and ${d} forget neurons (Table 1); a minute in the page gets part of the way.`),
       h("div", { class: "controls" },
-        h("label", { class: "field" }, h("span", {}, "tol (log10)"), tolIn), tolText,
-        h("label", { class: "field" }, h("span", {}, "tol_λ (paper: 0.01)"), lamTolIn)),
+        h("label", { class: "field" }, h("span", {}, `tol (log10; gra analyze and the paper: ${analysisDefaults.tolerance.toExponential(0)})`), tolIn), tolText,
+        h("label", { class: "field" }, h("span", {}, `tol_λ (gra analyze and the paper: ${analysisDefaults.lambdaTolerance})`), lamTolIn)),
       h("table", { class: "kv", "data-testid": "analysis-table" },
         h("tr", {}, h("th", {}, ""), h("td", { class: "muted" }, "this student"), h("td", { class: "muted" }, "paper (Table 1, d = 4, 1M steps)")),
         row("loss on 128 fresh sequences", e(r.loss), "4.97e-8", "analysis-loss"),

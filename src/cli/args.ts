@@ -9,9 +9,10 @@
 import { statSync } from "node:fs";
 import type { Field } from "../config.ts";
 import { bool, int, num, oneOf } from "../config.ts";
+import { InputError } from "../errors.ts";
 
 /** A command-line usage error (bad option, missing value...): printed as `gra <cmd>: <message>`, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends InputError {
   override name = "UsageError";
 }
 

@@ -4,8 +4,8 @@
  * bench/torch_step.py measures the same step in PyTorch; bench/compare.mjs runs both side by side.
  */
 import { runBench, runGroupBench } from "../bench/bench.ts";
-import { familyNames } from "../models/registry.ts";
-import { opt, UsageError } from "./args.ts";
+import { checkLayerFamily } from "../models/registry.ts";
+import { opt } from "./args.ts";
 import { defineCommand } from "./commands.ts";
 import { kernelsFor } from "../kernels/factory.ts";
 
@@ -34,7 +34,7 @@ export const benchCommand = defineCommand({
     json: opt.flag("print one JSON object"),
   },
   async run(o, ctx) {
-    if (!familyNames().includes(o.model)) throw new UsageError(`--model: unknown family "${o.model}" (known: ${familyNames().join(", ")})`);
+    checkLayerFamily(o.model, "--model");
     let modelConfig: Record<string, unknown> | undefined;
     if (o.hidden !== undefined || o.outputGating !== undefined) {
       modelConfig = {};

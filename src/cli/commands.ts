@@ -21,6 +21,10 @@ export interface CommandContext {
   stdout(text: string): void;
   /** Writes text to stderr as is (add "\n" yourself). */
   stderr(text: string): void;
+  /** Width of stdout when it is a terminal; undefined when it is a file or a pipe. */
+  readonly stdoutColumns?: number;
+  /** Width of stderr when it is a terminal (progress redraws one line); undefined when it is a file or a pipe. */
+  readonly stderrColumns?: number;
 }
 
 /** One CLI command: options are parsed and validated before `run`; `run` resolves to the exit code. */

@@ -6,6 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { constructModel, constructionTargets } from "../constructions/index.ts";
+import type { Built } from "../constructions/index.ts";
 import type { AttentionWeights } from "../constructions/gated-rnn.ts";
 import { gatedVariants } from "../constructions/gated-rnn.ts";
 import { loadParams, saveParams } from "../io/files.ts";
@@ -32,6 +33,16 @@ export function constructionError(model: Params, att: Params<AttentionConfig>, x
   return { max_abs_error: abs, max_rel_error: abs / maxAbs(yAtt) };
 }
 
+/** What a construction built: "16 hidden neurons, 24 output-gating rows" or "a stack of 2 lru layers (embedding width 20), 16 hidden neurons each". */
+export function builtShape(b: Built): string {
+  if (b.model.family === "stack") {
+    const c = b.model.config as { layers: number; layer: string; width: number };
+    return `a stack of ${c.layers} ${c.layer} layer${c.layers > 1 ? "s" : ""} (embedding width ${c.width}), ${b.hidden} hidden neurons${c.layers > 1 ? " each" : ""}`;
+  }
+  return `${b.hidden} hidden neurons${b.output_gating !== null ? `, ${b.output_gating} output-gating rows` : ""}`;
+}
+
+/** `gra construct`: draws or reads attention weights, builds the construction, verifies it and writes both files. */
 export const constructCommand = defineCommand({
   name: "construct",
   summary: "build the paper's constructions (attention -> gated RNN, LSTM, LRU, GRU), save and verify their weights",
@@ -80,11 +91,10 @@ export const constructCommand = defineCommand({
       return 0;
     }
     const lines = [
-      `attention d=${d} -> ${o.into}${o.into === "gated-rnn" ? ` (${o.variant})` : ""}: ${built.hidden} hidden neurons` +
-        (built.output_gating !== null ? `, ${built.output_gating} output-gating rows` : ""),
+      `attention d=${d} -> ${o.into}${o.into === "gated-rnn" ? ` (${o.variant})` : ""}: ${builtShape(built)}`,
       `max abs error ${err.max_abs_error.toExponential(2)}, max rel error ${err.max_rel_error.toExponential(2)} (${o.dtype}, 4 random sequences of length 16)`,
     ];
-    if (built.eps !== undefined) lines.push(`eps = ${built.eps}`);
+    if (built.eps !== undefined) lines.push(`eps = ${built.eps.toExponential()}`);
     if (epsTable) {
       lines.push("eps sweep (error is O(eps²) until float64 rounding dominates):", "  eps        max rel error");
       for (const r of epsTable) lines.push(`  ${r.eps.toExponential(0).padEnd(10)} ${r.max_rel_error.toExponential(2)}`);

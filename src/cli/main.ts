@@ -1,10 +1,12 @@
 /**
  * `gra` entry point: dispatches `gra <command> [options]` through the command table (src/cli/commands.ts).
  * Exit codes: 0 success (and help), 1 a command failed (`gra: <message>`, plus the stack with `--debug`),
- * 2 usage errors (`gra <cmd>: <problem>`, unknown command, command not built yet).
+ * 2 invalid input: usage errors and every `InputError` (a bad config file or key, a corrupt weights file, a directory
+ * that is not a run: `gra <cmd>: <problem>`), unknown command, command not built yet.
  */
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { InputError } from "../errors.ts";
 import { formatOptions, parseArgs, usageLine, UsageError, wantsHelp } from "./args.ts";
 import type { Command, CommandContext } from "./commands.ts";
 import { commands } from "./commands.ts";
@@ -13,11 +15,21 @@ import { commands } from "./commands.ts";
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Width of stdout when it is a terminal (tables are fitted to it); undefined otherwise. */
+  readonly stdoutColumns?: number;
+  /** Width of stderr when it is a terminal (progress is one line redrawn in place); undefined otherwise. */
+  readonly stderrColumns?: number;
 }
 
 const processIo: CliIo = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
+  get stdoutColumns() {
+    return process.stdout.isTTY ? process.stdout.columns || 80 : undefined;
+  },
+  get stderrColumns() {
+    return process.stderr.isTTY ? process.stderr.columns || 80 : undefined;
+  },
 };
 
 const GLOBAL_HELP: [string, string][] = [
@@ -98,11 +110,19 @@ export async function runCli(argv: readonly string[], table: readonly Command<an
       return 2;
     }
     const opts = parseArgs(cmd.options, rest);
-    const ctx: CommandContext = { name: cmd.name, debug, stdout: io.stdout, stderr: io.stderr };
+    const ctx: CommandContext = {
+      name: cmd.name, debug, stdout: io.stdout, stderr: io.stderr,
+      get stdoutColumns() {
+        return io.stdoutColumns;
+      },
+      get stderrColumns() {
+        return io.stderrColumns;
+      },
+    };
     const code = await cmd.run(opts, ctx);
     return Number.isInteger(code) ? code : 0;
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof InputError) {
       io.stderr(`${prefix}: ${firstLine(e)}\n`);
       if (debug && e.stack) io.stderr(`${e.stack}\n`);
       return 2;

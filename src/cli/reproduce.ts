@@ -8,136 +8,13 @@ import { join } from "node:path";
 import { collectAll, executePlan, finishedCount, planRuns, shardRuns, writePlan } from "../experiments/driver.ts";
 import { getPreset, presetNames, presets as allPresets } from "../experiments/presets.ts";
 import { fmtDuration } from "../experiments/report.ts";
-import type { SweepEvent } from "../experiments/sweep.ts";
 import { parseShard, runState } from "../experiments/sweep.ts";
-import type { ReportTable } from "../experiments/types.ts";
 import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
-import type { CommandContext } from "./commands.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { kernelsForRun } from "../kernels/factory.ts";
-import { progressView } from "./progress.ts";
-import type { ProgressView } from "./progress.ts";
-
-/** A ReportTable as aligned plain text. */
-export function textTable(t: ReportTable): string {
-  const rows = [t.columns, ...t.rows.map((r) => r.map(String))];
-  const w = t.columns.map((_, j) => Math.max(...rows.map((r) => (r[j] ?? "").length)));
-  const line = (r: string[]) => r.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join("  ").trimEnd();
-  return [t.title, line(rows[0]), ...rows.slice(1).map(line)].join("\n") + "\n";
-}
-
-/** Tracks a sweep's progress: runs done / total, cost-weighted ETA, and the current run's bar. */
-class SweepProgress {
-  private done = 0;
-  private skipped = 0;
-  private readonly t0 = performance.now();
-  /** Runs in progress; step0 = the first step seen in this invocation (a resumed run's earlier steps are not timed here). */
-  private readonly active = new Map<string, { step: number; step0?: number; steps: number; loss: number; val: number }>();
-  private doneCost = 0;
-  private bar?: ProgressView;
-  private barId?: string;
-  private lastRate = { t: performance.now(), step: 0, text: "" };
-
-  constructor(private readonly runs: Map<string, { cost: number; steps: number }>, private readonly total: number, private readonly workers: number, private readonly ctx: CommandContext, private readonly quiet: boolean) {}
-
-  private activeCost(): number {
-    let c = 0;
-    for (const [id, a] of this.active) c += ((this.runs.get(id)?.cost ?? 0) * (a.step - (a.step0 ?? a.step))) / Math.max(1, a.steps);
-    return c;
-  }
-
-  /** Seconds left for the whole sweep (this invocation), from the cost done so far. */
-  eta(): number {
-    const todo = [...this.runs.values()].reduce((s, r) => s + r.cost, 0) - this.skippedCost;
-    const done = this.doneCost + this.activeCost();
-    if (done <= 0) return NaN;
-    return ((performance.now() - this.t0) / 1000) * Math.max(0, todo - done) / done;
-  }
-
-  private skippedCost = 0;
-
-  private stopBar(): void {
-    this.bar?.stop();
-    this.bar = undefined;
-    this.barId = undefined;
-  }
-
-  handle(e: SweepEvent): void {
-    if (e.type === "start") {
-      this.active.set(e.id, { step: 0, steps: e.steps, loss: NaN, val: NaN });
-      if (!this.quiet) {
-        this.stopBar();
-        this.ctx.stderr(`[${this.done + this.active.size}/${this.total}] ${e.resumed ? "resuming" : "training"} ${e.id}\n`);
-      }
-    } else if (e.type === "progress") {
-      const a = this.active.get(e.id);
-      if (a) {
-        if (a.step0 === undefined) {
-          // what a resumed run did before this invocation counts as skipped, not as done in this invocation's time
-          a.step0 = e.step;
-          this.skippedCost += ((this.runs.get(e.id)?.cost ?? 0) * e.step) / Math.max(1, e.steps);
-        }
-        Object.assign(a, { step: e.step, steps: e.steps, loss: e.loss, val: e.val_loss });
-      }
-      if (this.quiet) return;
-      const eta = this.eta();
-      const sweep = `${this.done}/${this.total} runs done, ETA ${Number.isFinite(eta) ? fmtDuration(eta) : "?"}`;
-      if (this.workers <= 1 && this.active.size <= 1) {
-        if (this.barId !== e.id) {
-          this.stopBar();
-          this.bar = progressView(e.steps, "run");
-          this.barId = e.id;
-          this.lastRate = { t: performance.now(), step: e.step, text: "" };
-        }
-        const now = performance.now();
-        if (now - this.lastRate.t > 1000) this.lastRate = { t: now, step: e.step, text: `${((e.step - this.lastRate.step) / ((now - this.lastRate.t) / 1000)).toFixed(0)} steps/s` };
-        this.bar!.update(e.step, { rate: this.lastRate.text, loss: e.loss.toExponential(2), val: Number.isNaN(e.val_loss) ? "-" : e.val_loss.toExponential(2), sweep });
-      } else {
-        const total = [...this.runs.values()].reduce((s, r) => s + r.steps, 0);
-        if (!this.bar) {
-          this.bar = progressView(total, "steps");
-          this.barId = "*";
-        }
-        let value = 0;
-        for (const [id, r] of this.runs) value += this.finished.has(id) ? r.steps : this.active.get(id)?.step ?? 0;
-        const cur = [...this.active.entries()].map(([id, a]) => `${id.replace(/-[0-9a-f]{10}$/, "")} ${Math.round((100 * a.step) / Math.max(1, a.steps))}%`).join(", ");
-        this.bar.update(value, { rate: sweep, active: cur });
-      }
-    } else if (e.type === "done") {
-      const a = this.active.get(e.id);
-      this.active.delete(e.id);
-      this.finished.add(e.id);
-      this.done++;
-      if (e.skipped) {
-        this.skipped++;
-        this.skippedCost += this.runs.get(e.id)?.cost ?? 0;
-      } else {
-        // the part before a resume was counted as skipped at its first progress event
-        const cost = this.runs.get(e.id)?.cost ?? 0;
-        this.doneCost += a?.step0 !== undefined ? (cost * (a.steps - a.step0)) / Math.max(1, a.steps) : cost;
-      }
-      if (this.quiet) return;
-      if (this.workers <= 1 || !e.skipped) this.stopBar();
-      if (e.skipped) this.ctx.stderr(`[${this.done}/${this.total}] ${e.id}: finished earlier, skipped\n`);
-      else {
-        const eta = this.eta();
-        this.ctx.stderr(`[${this.done}/${this.total}] ${e.id}: done in ${fmtDuration(e.elapsed_s)}, val loss ${(a?.val ?? e.val_loss).toExponential(3)}${this.done < this.total && Number.isFinite(eta) ? `; sweep ETA ${fmtDuration(eta)}` : ""}\n`);
-      }
-    } else if (e.type === "analysis-failed") {
-      if (!this.quiet) {
-        this.stopBar();
-        this.ctx.stderr(`gra reproduce: analysis of ${e.id} failed: ${e.message}\n`);
-      }
-    }
-  }
-
-  private readonly finished = new Set<string>();
-
-  stop(): void {
-    this.stopBar();
-  }
-}
+import { commandStatus, SweepProgress } from "./progress.ts";
+import { textTable } from "./text.ts";
 
 /** `gra reproduce`: plan, train (workers / shards), analyse and collect a preset of the paper. */
 export const reproduceCommand = defineCommand({
@@ -198,8 +75,9 @@ export const reproduceCommand = defineCommand({
     let interrupted = false;
     if (!o.collect) {
       await writePlan(o.out, presets, scale, all, shard?.count ?? 1);
-      const interrupt = onInterrupt(ctx, "gra reproduce: interrupted, writing checkpoints (Ctrl-C again to quit at once); run the same command again to resume");
-      const progress = new SweepProgress(new Map(mine.map((r) => [r.id, { cost: r.cost, steps: r.steps }])), mine.length, workers, ctx, false);
+      const status = commandStatus(ctx);
+      const interrupt = onInterrupt(ctx, "gra reproduce: interrupted, writing checkpoints (Ctrl-C again to quit at once)", (l) => status.log(l));
+      const progress = new SweepProgress(new Map(mine.map((r) => [r.id, { cost: r.cost, steps: r.steps }])), mine.length, workers, status);
       ctx.stderr(`gra reproduce ${o.preset} --scale ${scale}: ${mine.length} run(s)${shard ? ` in shard ${shard.index}/${shard.count} (of ${all.length})` : ""} on ${workers} worker(s) x ${threads} thread(s) -> ${o.out}\n`);
       try {
         const ok = await executePlan(all, {
@@ -238,7 +116,7 @@ export const reproduceCommand = defineCommand({
     }
     for (const [i, w] of written.entries()) {
       for (const n of w.results.notes) ctx.stderr(`note (${presets[i].name}): ${n}\n`);
-      for (const t of w.results.tables) ctx.stdout("\n" + textTable(t));
+      for (const t of w.results.tables) ctx.stdout("\n" + textTable(t, ctx.stdoutColumns));
       const dev = presets[i].deviations(scale);
       if (dev.length) ctx.stdout(`\n${scale} scale deviates from the paper's protocol:\n${dev.map((d) => `  - ${d}`).join("\n")}\n`);
     }

@@ -1,13 +1,15 @@
 /** `gra train`: one training run in a run directory (see src/train/run.ts), with progress, Ctrl-C and --resume. */
 import { readFile } from "node:fs/promises";
-import { familyNames } from "../models/registry.ts";
+import { checkLayerFamily } from "../models/registry.ts";
 import { runTraining } from "../train/run.ts";
 import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { kernelsForRun } from "../kernels/factory.ts";
-import { progressView } from "./progress.ts";
+import { commandStatus, ProgressBar } from "./progress.ts";
+import { comparedTo } from "./text.ts";
 
+/** `gra train`: parses the options over --config, runs runTraining with a progress line and Ctrl-C handling. */
 export const trainCommand = defineCommand({
   name: "train",
   summary: "train a model on a task (teacher-student, in-context linear regression) into a resumable run directory",
@@ -47,7 +49,7 @@ export const trainCommand = defineCommand({
         throw new UsageError(`--config: ${o.config} is not valid JSON`);
       }
     }
-    if (o.model !== undefined && !familyNames().includes(o.model)) throw new UsageError(`--model: unknown family "${o.model}" (known: ${familyNames().join(", ")})`);
+    if (o.model !== undefined) checkLayerFamily(o.model, "--model");
     const set = (k: string, v: unknown) => { if (v !== undefined) raw[k] = v; };
     set("task", o.task);
     set("model", o.model);
@@ -67,11 +69,9 @@ export const trainCommand = defineCommand({
     set("backend", o.backend);
     set("device", o.device);
 
-    const interrupt = onInterrupt(ctx, "gra train: interrupted, writing a checkpoint (Ctrl-C again to quit at once)");
-    let view: ReturnType<typeof progressView> | undefined;
-    let lastStep = 0;
-    let lastT = performance.now();
-    let rate = "";
+    const status = commandStatus(ctx);
+    const interrupt = onInterrupt(ctx, "gra train: interrupted, writing a checkpoint (Ctrl-C again to quit at once)", (l) => status.log(l));
+    let bar: ProgressBar | undefined;
     try {
       const s = await runTraining(raw, {
         out: o.out,
@@ -79,32 +79,26 @@ export const trainCommand = defineCommand({
         kernels: kernelsForRun,
         signal: interrupt.signal,
         onDevice(device, note) {
-          if (device.startsWith("webgpu")) ctx.stderr(`gra train: ${device}\n`);
-          if (note) ctx.stderr(`gra train: ${note}\n`);
+          if (device.startsWith("webgpu")) status.log(`gra train: ${device}`);
+          if (note) status.log(`gra train: ${note}`);
         },
         onProgress(p) {
-          view ??= progressView(p.steps, "train");
-          const now = performance.now();
-          if (now - lastT > 1000) {
-            rate = `${((p.step - lastStep) / ((now - lastT) / 1000)).toFixed(0)} steps/s`;
-            lastStep = p.step;
-            lastT = now;
-          }
-          view.update(p.step, { rate, loss: p.loss.toExponential(2), val: Number.isNaN(p.val_loss) ? "-" : p.val_loss.toExponential(2) });
+          bar ??= new ProgressBar(status, "train", p.steps);
+          bar.update(p.step, { loss: p.loss.toExponential(2), val: Number.isNaN(p.val_loss) ? "" : p.val_loss.toExponential(2) });
         },
       });
-      view?.stop();
+      status.clear();
       if (o.json) ctx.stdout(JSON.stringify(s) + "\n");
       else if (s.interrupted) ctx.stdout(`interrupted at step ${s.step}/${s.steps}; continue with: gra train --out ${s.out} --resume\n`);
       else {
         ctx.stdout(
           `trained ${s.steps} steps in ${s.elapsed_s.toFixed(1)} s: loss ${s.loss.toExponential(3)}, val loss ${s.val_loss.toExponential(3)} ` +
-            `(zero predictor ${s.zero_val_loss.toExponential(3)}, ${(s.zero_val_loss / s.val_loss).toExponential(2)}x lower)\nrun directory: ${s.out}\n`,
+            `(zero predictor ${s.zero_val_loss.toExponential(3)}: ${comparedTo(s.val_loss, s.zero_val_loss)})\nrun directory: ${s.out}\n`,
         );
       }
       return s.interrupted ? 130 : 0;
     } finally {
-      view?.stop();
+      status.clear();
       interrupt.dispose();
     }
   },

@@ -88,7 +88,7 @@ function table1Deviations(scale: Scale): string[] {
   return [
     `${q.steps.toLocaleString("en")} steps instead of ~1,000,000 (the cosine schedule spans the shorter run).`,
     `Initial learning rate ${q.lr} instead of 1e-3 (still cosine-annealed to 1e-6).`,
-    `Weight decay ${q.weight_decay} instead of 1e-4 (AdamW, decoupled, still not on the recurrent nu): on the gates' products of ` +
+    `Weight decay ${q.weight_decay} instead of 1e-4 (AdamW, decoupled, still not on the recurrent parameter nu, where lambda = exp(-exp(nu))): on the gates' products of ` +
       "weights it acts as a sparsity penalty that removes the unused neurons within minutes, at the price of a bias: the loss " +
       "stays around 2e-4 (2e-6 of the zero predictor's) instead of 5e-8, and the polynomial distance around 3e-3 instead of 4e-4.",
     `Adam epsilon ${q.adam_eps.toExponential(0)} instead of 1e-8: a dead neuron's gradients are tiny, and with a small epsilon Adam rescales them ` +

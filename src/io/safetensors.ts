@@ -12,6 +12,7 @@ import { getFamily } from "../models/registry.ts";
 import type { ModelFamily, Params } from "../models/types.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 import { cloneTensor, dtypeOf, numel } from "../tensor.ts";
+import { InputError } from "../errors.ts";
 
 /** safetensors dtype names this package reads and writes. */
 export type SafetensorsDType = "F32" | "F64";
@@ -179,7 +180,7 @@ function readData(bytes: Uint8Array, begin: number, end: number, dtype: Safetens
  */
 export function decodeSafetensors(bytes: Uint8Array, source = "<buffer>"): DecodedSafetensors {
   const fail: (m: string) => never = (m) => {
-    throw new Error(`${source}: ${m}`);
+    throw new InputError(`${source}: ${m}`);
   };
   if (bytes.length < 8) fail(`file too short: ${bytes.length} bytes, need at least 8 for the header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -269,7 +270,7 @@ export function paramsToSafetensors(params: Params): Uint8Array {
  */
 export function paramsFromSafetensors(decoded: DecodedSafetensors, source = "<buffer>", opts: ParamsLoadOptions = {}): Params {
   const fail: (m: string) => never = (m) => {
-    throw new Error(`${source}: ${m}`);
+    throw new InputError(`${source}: ${m}`);
   };
   const meta = decoded.metadata;
   const metaFamily = meta.family;

@@ -9,6 +9,7 @@ import { int } from "../config.ts";
 import type { Float, Tensor } from "../tensor.ts";
 import { configFromWidths, defaultKernels, normalInit, onBackend, prefixTrainedForm, resultTensor, seqDims, stepDims, trainedFormOf } from "./common.ts";
 import type { Cache, ModelFamily, Params, State, TrainedForm } from "./types.ts";
+import { InputError } from "../errors.ts";
 
 export interface StackConfig {
   d_in: number;
@@ -45,10 +46,10 @@ export const stackSchema: Schema<StackConfig> = {
 export function makeStackFamily(lookup: (name: string) => ModelFamily): ModelFamily<StackConfig> {
   /** The l-th layer's family and full config (d_in = d_out = width; other width keys are the family's own). */
   function layerOf(c: StackConfig): { fam: ModelFamily; cfg: unknown } {
-    if (c.layer === "stack") throw new Error("stack: a stack's layers cannot be stacks");
+    if (c.layer === "stack") throw new InputError("stack: a stack's layers cannot be stacks (build a stack with layers >= 1 and a layer family as the model)");
     const fam = lookup(c.layer);
     for (const key of fam.widthKeys) {
-      if (key in c.layer_config) throw new Error(`stack.layer_config: "${key}" is set by the stack (width), remove it`);
+      if (key in c.layer_config) throw new InputError(`stack.layer_config: "${key}" is set by the stack (width), remove it`);
     }
     return { fam, cfg: configFromWidths(fam, c.layer_config, c.width, c.width, `stack.layer_config (${c.layer})`) };
   }

@@ -46,12 +46,16 @@ export interface ListedFile {
   size: number;
 }
 
-/** One listed directory under --runs: a training run, a reproduction, or another directory holding run files. */
+/** One listed directory under --runs: a training run, a reproduction, a construction, or another directory holding run files. */
 export interface ListedRun {
   /** Path relative to --runs, with "/" separators ("" for --runs itself). */
   path: string;
-  /** "run": has metrics.jsonl or config.json; "reproduction": has a reproduction/report file or figures. */
-  kind: "run" | "reproduction" | "other";
+  /**
+   * "run": has metrics.jsonl or config.json (`gra train`); "reproduction": has results.json (a preset's results of
+   * `gra reproduce`); "sweep": has plan.json (the --out of `gra reproduce`); "construction": model.safetensors and
+   * attention.safetensors without a config (`gra construct`); "other": other weights, metrics or `*.figure.json`.
+   */
+  kind: ListedKind;
   files: ListedFile[];
   /** Modification time of the newest file (ms since the epoch). */
   mtime_ms: number;
@@ -131,8 +135,26 @@ export async function resolveInside(root: string, segs: readonly string[]): Prom
   }
 }
 
+/** The kinds of listed directories (see ListedRun.kind). */
+export type ListedKind = "run" | "reproduction" | "sweep" | "construction" | "other";
+
 const RUN_FILES = ["metrics.jsonl", "config.json"];
-const REPRO_FILES = ["results.json", "results.csv", "report.html", "reproduction.json", "report.json", "report.md"];
+/** Directories never walked: dependencies (a --runs that holds a checkout would list their icons and pages). */
+const SKIPPED_DIRS = new Set(["node_modules"]);
+
+/**
+ * The kind of a directory from its file names (figures folded in as "figures/<name>"), or null when it holds nothing
+ * a run, reproduction or construction writes: images, HTML or JSON alone do not make a listing.
+ */
+export function listedKind(names: readonly string[]): ListedKind | null {
+  const has = (n: string) => names.includes(n);
+  if (RUN_FILES.some(has)) return "run";
+  if (has("results.json")) return "reproduction";
+  if (has("plan.json")) return "sweep";
+  if (has("model.safetensors") && has("attention.safetensors")) return "construction";
+  if (names.some((n) => /\.(safetensors|jsonl)$|\.figure\.json$/.test(n))) return "other";
+  return null;
+}
 /** A listed directory's `figures/` subdirectory is folded into it (files "figures/<name>"), not listed alone. */
 const FIGURES_DIR = "figures";
 const MAX_DEPTH = 6;
@@ -149,8 +171,9 @@ async function readSmallJson(path: string, size: number): Promise<unknown> {
 }
 
 /**
- * Lists the directories under `runsDir` (itself included) that hold run or reproduction files, walking at most
- * 6 levels deep and never following symlinks; sorted by path.
+ * Lists the directories under `runsDir` (itself included) that hold run, reproduction or construction files
+ * (`listedKind`), walking at most 6 levels deep, skipping hidden and dependency (`node_modules`) directories and never
+ * following symlinks; sorted by path.
  */
 export async function listRuns(runsDir: string): Promise<RunsListing> {
   const root = await realpath(runsDir);
@@ -169,7 +192,9 @@ export async function listRuns(runsDir: string): Promise<RunsListing> {
     const subdirs: string[] = [];
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
-      if (e.isDirectory()) subdirs.push(e.name);
+      if (e.isDirectory()) {
+        if (!SKIPPED_DIRS.has(e.name)) subdirs.push(e.name);
+      }
       else if (e.isFile()) {
         const st = await lstat(join(dir, e.name)).catch(() => null);
         if (!st) continue;
@@ -190,8 +215,7 @@ export async function listRuns(runsDir: string): Promise<RunsListing> {
     }
     files.sort((a, b) => a.name.localeCompare(b.name));
     const has = (n: string) => files.some((f) => f.name === n);
-    const hasFigures = files.some((f) => /\.(svg|png)$/i.test(f.name));
-    const kind: ListedRun["kind"] | null = RUN_FILES.some(has) ? "run" : REPRO_FILES.some(has) || hasFigures ? "reproduction" : files.some((f) => /\.(safetensors|jsonl)$/.test(f.name)) ? "other" : null;
+    const kind = listedKind(files.map((f) => f.name));
     if (kind) {
       const run: ListedRun = { path: rel.join("/"), kind, files, mtime_ms: Math.round(mtime) };
       const size = (n: string) => files.find((f) => f.name === n)?.size ?? 0;

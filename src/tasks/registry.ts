@@ -5,13 +5,14 @@
 import { iclRegression } from "./icl-regression.ts";
 import { teacherStudent } from "./teacher-student.ts";
 import type { Task } from "./types.ts";
+import { InputError } from "../errors.ts";
 
 const all: readonly Task[] = [teacherStudent, iclRegression];
 
 /** The task called `name` (Section 3 "teacher-student", Section 4 "icl-regression"), or a one-line error listing the known names. */
 export function getTask(name: string): Task {
   const t = all.find((task) => task.name === name);
-  if (!t) throw new Error(`unknown task "${name}" (known: ${taskNames().join(", ")})`);
+  if (!t) throw new InputError(`unknown task "${name}" (known: ${taskNames().join(", ")})`);
   return t;
 }
 

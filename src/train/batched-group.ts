@@ -12,6 +12,7 @@
  * Every run computes exactly what it computes alone (same draws, shards, kernel build and summation order): tested
  * bit for bit against createTrainer. One thread: the shards of a group run on the calling thread.
  */
+import { InputError } from "../errors.ts";
 import { trainingKernels } from "../kernels/factory.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { trainedFormOf } from "../models/common.ts";
@@ -82,7 +83,7 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
     for (const [name, buf] of Object.entries(runTrainable[r])) {
       for (const [what, src] of [["parameter", snap.trainable], ["adam_m", snap.m], ["adam_v", snap.v]] as const) {
         const s = src[name];
-        if (!s || s.length !== buf.length) throw new Error(`checkpoint of run ${r}: ${what} "${name}" is missing or has the wrong size`);
+        if (!s || s.length !== buf.length) throw new InputError(`checkpoint of run ${r}: ${what} "${name}" is missing or has the wrong size`);
       }
       buf.set(snap.trainable[name]);
       states[r].m[name].set(snap.m[name]);

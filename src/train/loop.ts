@@ -11,7 +11,7 @@ import type { Field } from "../config.ts";
 import { trainingKernels } from "../kernels/factory.ts";
 import type { Kernels } from "../kernels/types.ts";
 import { configFromWidths, trainedFormOf, withoutWidths } from "../models/common.ts";
-import { getFamily } from "../models/registry.ts";
+import { checkLayerFamily, getFamily } from "../models/registry.ts";
 import type { ModelFamily, Params, TrainedForm } from "../models/types.ts";
 import { Rng } from "../rng.ts";
 import type { RngState } from "../rng.ts";
@@ -25,6 +25,7 @@ import type { ShardEngine, ShardStepResult } from "./engine.ts";
 import { createShardEngine } from "./engine.ts";
 import { lossFromSse, mseLoss } from "./loss.ts";
 import { cosine, warmup } from "./schedule.ts";
+import { InputError } from "../errors.ts";
 
 export interface TrainConfig {
   task: string;
@@ -103,12 +104,13 @@ export const trainSchema: Schema<TrainConfig> = {
 
 /** The model family and its full config for a train config: widths from the task, a stack when layers >= 1. */
 export function resolveModel(cfg: TrainConfig, dIn: number, dOut: number): { family: ModelFamily; config: unknown } {
+  checkLayerFamily(cfg.model, "model");
   const fam = getFamily(cfg.model);
   if (cfg.layers === 0) return { family: fam, config: configFromWidths(fam, cfg.model_config, dIn, dOut, `model_config (${fam.name})`) };
   const stack = getFamily("stack");
   const hidden = Number(cfg.model_config.hidden ?? (fam.schema as Record<string, Field<unknown>>).hidden?.default ?? 0);
   const width = cfg.width || hidden;
-  if (!width) throw new Error("width: set --width (or a hidden size) for a stack");
+  if (!width) throw new InputError("width: set --width (or a hidden size) for a stack");
   const config = configFromWidths(stack, { width, layers: cfg.layers, layer: cfg.model, layer_config: cfg.model_config }, dIn, dOut, "stack");
   stack.shapes(config); // validates the layer config now, with its one-line error
   return { family: stack, config };
@@ -130,7 +132,7 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
     cfg.model_config = { ...layerConfig, ...withoutWidths(layerFam, configFromWidths(layerFam, layerConfig, 1, 1)) };
   }
   if (family.name === "stack" && !cfg.width) cfg.width = (config as { width: number }).width;
-  if (cfg.backend === "fast" && cfg.dtype !== "f32") throw new Error("dtype: the fast backend computes in f32; use --dtype f32 or --backend reference");
+  if (cfg.backend === "fast" && cfg.dtype !== "f32") throw new InputError("dtype: the fast backend computes in f32; use --dtype f32 or --backend reference");
   return cfg;
 }
 
@@ -198,7 +200,7 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
     for (const [name, buf] of Object.entries(trainable)) {
       for (const [what, src] of [["parameter", snapshot.trainable], ["adam_m", snapshot.m], ["adam_v", snapshot.v]] as const) {
         const s = src[name];
-        if (!s || s.length !== buf.length) throw new Error(`checkpoint: ${what} "${name}" is missing or has the wrong size`);
+        if (!s || s.length !== buf.length) throw new InputError(`checkpoint: ${what} "${name}" is missing or has the wrong size`);
       }
       buf.set(snapshot.trainable[name]);
       opt.m[name].set(snapshot.m[name]);
@@ -245,7 +247,7 @@ export function startRun(cfg: TrainConfig): RunStart {
   const task = getTask(cfg.task);
   const dims = task.dims(cfg.task_config);
   const { family, config } = resolveModel(cfg, dims.dIn, dims.dOut);
-  if (!family.backward) throw new Error(`model "${family.name}" cannot be trained yet (no backward pass)`);
+  if (!family.backward) throw new InputError(`model "${family.name}" cannot be trained yet (no backward pass)`);
   const root = Rng.fromSeed(cfg.seed);
   const setupRng = root.split();
   const initRng = root.split();

@@ -16,6 +16,7 @@ import type { Advanced, GroupTrainer, RunSnapshot } from "./group.ts";
 import { GroupDivergedError } from "./group.ts";
 import type { TrainConfig } from "./loop.ts";
 import { parseTrainConfig } from "./loop.ts";
+import { InputError } from "../errors.ts";
 
 /** One metrics.jsonl line: `loss` is the mean training loss over the steps since the previous log point. */
 export interface MetricsLine {
@@ -91,7 +92,7 @@ interface Restored {
 async function readCheckpoint(dir: string): Promise<Restored> {
   const path = join(dir, CKPT);
   const { tensors, metadata } = await loadTensors(path);
-  if (metadata.format !== FORMAT) throw new Error(`${path}: not a gated-rnn-attention checkpoint (format ${JSON.stringify(metadata.format)})`);
+  if (metadata.format !== FORMAT) throw new InputError(`${path}: not a gated-rnn-attention checkpoint (format ${JSON.stringify(metadata.format)})`);
   const pick = (prefix: string) => {
     const r: Record<string, Float> = {};
     for (const [n, t] of Object.entries(tensors)) if (n.startsWith(prefix)) r[n.slice(prefix.length)] = t.data;
@@ -101,7 +102,7 @@ async function readCheckpoint(dir: string): Promise<Restored> {
   try {
     state = JSON.parse(metadata.state);
   } catch {
-    throw new Error(`${path}: checkpoint state metadata is not valid JSON`);
+    throw new InputError(`${path}: checkpoint state metadata is not valid JSON`);
   }
   return {
     snap: { step: state.step, rng: state.rng, trainable: pick("param."), m: pick("adam_m."), v: pick("adam_v.") },
@@ -178,7 +179,7 @@ async function openMember(m: GroupMember): Promise<{ cfg: TrainConfig; restored?
     const cfg = parseTrainConfig(m.raw);
     await mkdir(dir, { recursive: true });
     const entries = await readdir(dir);
-    if (entries.length > 0) throw new Error(`${dir} is not empty; use --resume to continue the run in it, or choose another --out`);
+    if (entries.length > 0) throw new InputError(`${dir} is not empty; use --resume to continue the run in it, or choose another --out`);
     return { cfg, metrics: [] };
   }
   let saved: unknown;
@@ -186,12 +187,12 @@ async function openMember(m: GroupMember): Promise<{ cfg: TrainConfig; restored?
     saved = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
-    throw new Error(`${join(dir, "config.json")}: ${missing ? "missing: is this a run directory? (start a run without --resume)" : "not valid JSON"}`);
+    throw new InputError(`${join(dir, "config.json")}: ${missing ? "missing: is this a run directory? (start a run without --resume)" : "not valid JSON"}`);
   }
   const cfg = parseTrainConfig(saved);
   const diff = conflicting(cfg, m.raw);
-  if (diff.length) throw new Error(`--resume: ${diff.join(", ")} differ from the run's config.json; drop them or start a new run`);
-  if (!(await fileExists(join(dir, CKPT)))) throw new Error(`${dir}: no checkpoint to resume from (the run stopped before its first log point); start it again without --resume`);
+  if (diff.length) throw new InputError(`--resume: ${diff.join(", ")} differ from the run's config.json; drop them or start a new run`);
+  if (!(await fileExists(join(dir, CKPT)))) throw new InputError(`${dir}: no checkpoint to resume from (the run stopped before its first log point); start it again without --resume`);
   const restored = await readCheckpoint(dir);
   let text = "";
   try {

@@ -10,7 +10,11 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { chromium } from "playwright-core";
+import { kernelsFor } from "../../src/kernels/factory.ts";
 import { constructGatedRnn } from "../../src/constructions/gated-rnn.ts";
+import { collectAll, executePlan, planRuns, writePlan } from "../../src/experiments/driver.ts";
+import { getPreset } from "../../src/experiments/presets.ts";
+import type { Preset } from "../../src/experiments/types.ts";
 import { paramsToSafetensors } from "../../src/io/safetensors.ts";
 import { attention, attentionConfig } from "../../src/models/attention.ts";
 import { Rng } from "../../src/rng.ts";
@@ -34,7 +38,25 @@ export async function buildWeb(): Promise<void> {
   await promisify(execFile)(process.execPath, [join(root, "scripts", "build-web.mjs")], { cwd: root });
 }
 
-/** A runs directory: runs/ts-demo (config, metrics, summary, model and teacher weights) and repro/table1 (figures). */
+/**
+ * A real `gra reproduce table1 --scale quick --out DIR` in miniature: the quick Table 1 run cut to `steps` steps (plan,
+ * run directory with analysis, results, the report and its figures), written as the CLI writes them (~10 s on 1 core).
+ */
+export async function makeReproduction(dir: string, steps = 300): Promise<void> {
+  const t1 = getPreset("table1");
+  const tiny: Preset = { ...t1, runs: (s) => t1.runs(s).map((r) => ({ ...r, config: { ...r.config, steps, eval_every: 100 } })) };
+  const { all } = planRuns([tiny], "quick");
+  await writePlan(dir, [tiny], "quick", all, 1);
+  await executePlan(all, { out: dir, scale: "quick", kernels: () => kernelsFor("f32") });
+  await collectAll([tiny], "quick", dir);
+}
+
+/**
+ * A runs directory: ts-demo (config, metrics, summary, model and teacher weights), repro/table1 (a hand-made
+ * reproduction with a `*.figure.json`), table1-quick (a real miniature reproduction: its plan, its run and its
+ * results), construct-d4 (a `gra construct` output), broken-run (a corrupt model.safetensors), and what must not be
+ * listed: node_modules/ and a folder of screenshots.
+ */
 export async function makeRunsDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "gra-runs-"));
   const run = join(dir, "ts-demo");
@@ -64,6 +86,18 @@ export async function makeRunsDir(): Promise<string> {
   }));
   await writeFile(join(repro, "figures", "fig2.svg"), `<svg xmlns="http://www.w3.org/2000/svg" width="220" height="80"><rect width="220" height="80" fill="#eef4fb"/><text x="12" y="44" font-family="sans-serif" font-size="14">figures/fig2.svg</text></svg>`);
   await writeFile(join(repro, "figures", "fig2.png"), new Uint8Array([137, 80, 78, 71]));
+  await makeReproduction(join(dir, "table1-quick"));
+  await mkdir(join(dir, "broken-run"));
+  await writeFile(join(dir, "broken-run", "config.json"), JSON.stringify({ task: "teacher-student", model: "gated-rnn" }));
+  await writeFile(join(dir, "broken-run", "model.safetensors"), "garbage!garbage!");
+  await mkdir(join(dir, "construct-d4"));
+  await writeFile(join(dir, "construct-d4", "model.safetensors"), paramsToSafetensors(rnn));
+  await writeFile(join(dir, "construct-d4", "attention.safetensors"), paramsToSafetensors(att));
+  for (const junk of [join(dir, "node_modules", "playwright-core", "lib"), join(dir, "screenshots")]) {
+    await mkdir(junk, { recursive: true });
+    await writeFile(join(junk, "appIcon.png"), new Uint8Array([137, 80, 78, 71]));
+    await writeFile(join(junk, "index.html"), "<!doctype html><p>not a run</p>");
+  }
   return dir;
 }
 

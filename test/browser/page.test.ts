@@ -12,6 +12,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
+import { attention, attentionConfig } from "../../src/models/attention.ts";
+import { Rng } from "../../src/rng.ts";
+import { fmt } from "../../web/heatmap.ts";
 import { buildWeb, chromiumPath, launch, makeRunsDir, newPage, serve, shot, webDist } from "./helpers.ts";
 
 // Without Chromium the tests are skipped on a developer's machine, but fail in CI (.ci/run installs it).
@@ -55,6 +58,15 @@ describe("web page in Chromium", { skip, concurrency: false }, () => {
     }
     // d = 4, full (Figure 1) is on screen now
     assert.match((await page.textContent(".verdict")) ?? "", /same function/);
+    // each weight heatmap's caption gives its own max |w| (the colour scale is shared: named when it differs)
+    const seed = Number(await page.inputValue('[data-testid="explorer-seed"]'));
+    const w = attention.init(Rng.fromSeed(seed), attentionConfig({ d: 4 }), "f64").tensors;
+    const own = (["W_V", "W_K", "W_Q"] as const).map((n) => Math.max(...Array.from(w[n].data, Math.abs)));
+    const shared = Math.max(...own);
+    for (const [i, n] of (["W_V", "W_K", "W_Q"] as const).entries()) {
+      const note = (await page.textContent(`[data-testid="heatmap-${n}"] .hm-note`)) ?? "";
+      assert.ok(note.includes(`max |w| ${fmt(own[i])}`) && (own[i] === shared || note.includes(`colours up to ${fmt(shared)}`)), `${n}: ${note}`);
+    }
     // typed weights: the editors hold the current weights; W_Q = 2 I typed by hand still gives the same function
     await page.click("details.editors summary");
     await page.check('[data-testid="explorer-typed-weights"]');
@@ -114,24 +126,61 @@ describe("web page in Chromium", { skip, concurrency: false }, () => {
     console.log(`# analysis at step ${steps}: ${memory} memory neurons, polynomial distance ${poly}`);
     assert.ok(Number.isFinite(poly) && poly < 1, `polynomial distance ${poly}`);
     assert.ok((await num(page, "train-val-loss")) < first / 10);
+    // the analysis starts at gra analyze's settings
+    assert.equal(await page.textContent('[data-testid="analysis-tolerance-value"]'), "1e-3");
+    assert.equal(await page.inputValue('[data-testid="analysis-lambda-tolerance"]'), "0.01");
     await page.locator("#train").screenshot({ path: await shot("train-analysis.png") });
     assert.deepEqual(errors, []);
   });
 
-  test("gra serve --runs: lists runs and reproductions with metrics, tables, figures and weights", async () => {
+  test("gra serve --runs: lists runs, reproductions and constructions (no dependency or screenshot folders), a reproduction's tables, figures and report", async () => {
+    await page.addStyleTag({ content: "header.top { position: static; }" }); // screenshots of tall sections without the sticky header over them
     const items = page.locator('[data-testid="run-item"]');
-    assert.equal(await items.count(), 2);
+    const listed = await items.evaluateAll((els) => els.map((e) => `${e.getAttribute("data-path")} ${e.querySelector(".kind")?.textContent}`));
+    const runId = listed.find((l) => l.startsWith("table1-quick/runs/"))!.split(" ")[0];
+    assert.match(runId, /^table1-quick\/runs\/table1-quick-s0-[0-9a-f]{10}$/);
+    assert.deepEqual(listed, ["broken-run run", "construct-d4 construction", "repro/table1 reproduction", "table1-quick sweep", `${runId} run`, "table1-quick/table1 reproduction", "ts-demo run"]);
+    // it opens on the first reproduction
+    assert.equal(await page.getAttribute(".runlist li.sel", "data-path"), "repro/table1");
+    await page.waitForSelector('[data-testid="run-results"]');
+    // figures/fig2.svg (its .png twin is not shown twice) and the .figure.json chart
+    assert.equal(await page.locator('[data-testid="run-figure"]').count(), 2);
+
     await page.locator('[data-testid="run-item"][data-path="ts-demo"]').click();
     await page.waitForSelector('[data-testid="run-metrics-chart"]');
     await page.waitForSelector('[data-testid="run-model-in_x"]');
     assert.match((await page.textContent('[data-testid="run-json-summary.json"]')) ?? "", /val_loss/);
+    // integers as integers: steps 2000, not 2.00e+3
+    const config = await page.locator('[data-testid="run-json-config.json"] tr').evaluateAll((rows) => rows.map((r) => r.textContent));
+    assert.ok(config.includes("steps2000") && config.includes("model_config.hidden14"), config.join(" / "));
     await page.locator("#runs").screenshot({ path: await shot("runs-run.png") });
-    await page.locator('[data-testid="run-item"][data-path="repro/table1"]').click();
-    await page.waitForSelector('[data-testid="run-results"]');
-    assert.match((await page.textContent('[data-testid="run-results"]')) ?? "", /Table 1 \(teacher-student\)/);
-    // figures/fig2.svg (its .png twin is not shown twice) and the .figure.json chart
-    assert.equal(await page.locator('[data-testid="run-figure"]').count(), 2);
+
+    // the real reproduction: Table 1 first, then its five figures at their own size, the report linked; no Vega-Lite specs dumped
+    await page.locator('[data-testid="run-item"][data-path="table1-quick/table1"]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="run-results"]')?.textContent?.includes("Table 1: teacher-student"));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="run-figure"]')).every((i) => i.complete && i.naturalWidth > 0));
+    const figs = await page.locator('[data-testid="run-figure"]').evaluateAll((imgs) => imgs.map((i) => [i.getAttribute("alt"), (i as HTMLImageElement).width, (i as HTMLImageElement).naturalWidth]));
+    assert.deepEqual(figs.map((f) => f[0]), ["figures/fig2a-weights.svg", "figures/fig2b-teacher.svg", "figures/fig2c-kernels.svg", "figures/table1-curve.svg", "figures/table1-lambdas.svg"]);
+    for (const [name, shown, natural] of figs) assert.equal(shown, natural, `${name} is shown at its own size`);
+    const detail = (await page.textContent('[data-testid="run-detail"]')) ?? "";
+    assert.ok(!detail.includes("hconcat") && !detail.includes("$schema"), "no Vega-Lite spec as a table");
+    const order = await page.evaluate(`document.querySelector('[data-testid="run-results"]').compareDocumentPosition(document.querySelector('[data-testid="run-figure"]'))`);
+    assert.ok((order as number) & 4, "results before figures"); // Node.DOCUMENT_POSITION_FOLLOWING
+    assert.match(detail, /ours \(quick, 300 steps, seed 0\)/);
+    assert.equal(await page.locator('[data-testid="run-report"]').count(), 1);
+    const height = (await page.locator("#runs").boundingBox())!.height;
+    assert.ok(height < 6000, `the runs section is ${height} px tall`);
     await page.locator("#runs").screenshot({ path: await shot("runs-reproduction.png") });
+
+    // a corrupt weights file: one error naming it once
+    await page.locator('[data-testid="run-item"][data-path="broken-run"]').click();
+    await page.waitForSelector('[data-testid="run-detail"] .message.error');
+    assert.match((await page.textContent('[data-testid="run-detail"] .message.error')) ?? "", /^model\.safetensors: header length \d+ exceeds file size 16$/);
+
+    // the sweep: its plan as a table of runs
+    await page.locator('[data-testid="run-item"][data-path="table1-quick"]').click();
+    await page.waitForSelector('[data-testid="run-plan"]');
+    assert.match((await page.textContent('[data-testid="run-plan"]')) ?? "", /plan\.json · table1 \(quick\), 1 run.*table1-quick-s0-[0-9a-f]{10}0300/);
     assert.deepEqual(errors, []);
   });
 
