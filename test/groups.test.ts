@@ -7,7 +7,7 @@ import { kernelsFor, kernelsForRun } from "../src/kernels/factory.ts";
 import { commands } from "../src/cli/commands.ts";
 import { runCli } from "../src/cli/main.ts";
 import { collectAll, executePlan, planRuns } from "../src/experiments/driver.ts";
-import { runDir } from "../src/experiments/sweep.ts";
+import { partitionGroups, runDir } from "../src/experiments/sweep.ts";
 import type { Preset, RunRecord } from "../src/experiments/types.ts";
 import { checkGroup, groupKey } from "../src/train/group.ts";
 import { parseTrainConfig } from "../src/train/loop.ts";
@@ -144,4 +144,16 @@ test("gra bench --runs R --json: a group's ms_per_step and ms_per_run_step = ms_
   assert.ok(r.ms_per_step > 0);
   assert.ok(Math.abs(r.ms_per_run_step - r.ms_per_step / 3) < 1e-3);
   assert.ok(kernelsFor("f32"));
+});
+
+test("local workers: runs of one shape land in one worker's share (groups of at most --group-size)", () => {
+  const runs = planRuns([groupPreset], "quick").all;
+  const shares = partitionGroups(runs, 2, {});
+  assert.equal(shares.length, 2);
+  const ids = shares.map((sh) => sh.map((r) => r.id.replace(/-[0-9a-f]{10}$/, "")));
+  assert.deepEqual(ids.find((x) => x.includes("g-s0")), ["g-s0", "g-s1", "g-s2", "g-s3"]);
+  assert.deepEqual(ids.find((x) => x.includes("g-wide")), ["g-wide"]);
+  // with groups of 2, the four runs of one shape are two groups, balanced over the workers with the fifth run
+  const two = partitionGroups(runs, 2, { groupSize: 2 }).map((sh) => sh.length).sort();
+  assert.deepEqual(two, [2, 3]);
 });

@@ -264,12 +264,36 @@ function workerPath(): string {
 }
 
 /**
- * Runs `runs` on `workers` local processes (forked src/experiments/worker.ts, the cost partition of `partition`),
- * forwarding their events. Resolves true when every worker finished its share; false when interrupted; rejects on
- * a worker's error (the other workers finish their current run's checkpoint first).
+ * The shares of `workers` local processes: the runs cut into would-be run groups first (runs of one shape, in plan
+ * order, at most groupSize each) and those partitioned by cost (partition), so that runs that can train together
+ * land in the same process; each share keeps plan order.
+ */
+export function partitionGroups(runs: readonly RunSpec[], workers: number, opts: Pick<ExecOptions, "groupSize" | "threads">): RunSpec[][] {
+  const chunks: { runs: RunSpec[]; cost: number }[] = [];
+  const open = new Map<string, { runs: RunSpec[]; cost: number }>();
+  for (const r of runs) {
+    const cfg = parseTrainConfig({ ...r.config, threads: opts.threads ?? 1 });
+    const key = groupKey(cfg);
+    let c = open.get(key);
+    if (!c || c.runs.length >= Math.max(1, opts.groupSize ?? defaultGroupSize(cfg.device))) {
+      c = { runs: [], cost: 0 };
+      chunks.push(c);
+      open.set(key, c);
+    }
+    c.runs.push(r);
+    c.cost += r.cost;
+  }
+  const order = new Map(runs.map((r, i) => [r.id, i]));
+  return partition(chunks, Math.max(1, Math.min(workers, chunks.length))).map((share) => share.flatMap((c) => c.runs).sort((a, b) => order.get(a.id)! - order.get(b.id)!));
+}
+
+/**
+ * Runs `runs` on `workers` local processes (forked src/experiments/worker.ts; shares by partitionGroups, so runs of
+ * one shape stay together), forwarding their events. Resolves true when every worker finished its share; false when
+ * interrupted; rejects on a worker's error (the other workers finish their current run's checkpoint first).
  */
 export async function runWorkers(runs: readonly RunSpec[], workers: number, opts: ExecOptions & { kernelsName?: string }): Promise<boolean> {
-  const shares = partition(runs, Math.max(1, Math.min(workers, runs.length))).filter((s) => s.length > 0);
+  const shares = partitionGroups(runs, workers, opts).filter((s) => s.length > 0);
   if (shares.length <= 1) return runSequential(shares[0] ?? [], opts);
   const results = await Promise.allSettled(
     shares.map(
