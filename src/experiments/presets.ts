@@ -575,7 +575,7 @@ function smokeRuns(): RunDraft[] {
 function smokeResults(records: RunRecord[]): PresetResults {
   const sorted = [...records].sort((a, b) => a.steps - b.steps);
   return {
-    numbers: { val_loss: Object.fromEntries(sorted.map((r) => [String(r.steps), r.val_loss])), runs_finished: sorted.filter((r) => r.finished).length },
+    numbers: { val_loss: Object.fromEntries(sorted.map((r) => [String(r.steps), r.val_loss])) },
     tables: [{
       title: "Smoke test: the d = 2 teacher-student task, gated RNN 8/8, by training length",
       columns: ["steps", "val loss", "zero predictor", "finished"],
