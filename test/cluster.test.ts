@@ -14,13 +14,15 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync, readdirSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { planRuns, shardRuns } from "../src/experiments/driver.ts";
-import { getPreset } from "../src/experiments/presets.ts";
+import { commands } from "../src/cli/commands.ts";
+import { runCli } from "../src/cli/main.ts";
+import { planRuns, shardRuns, writePlan } from "../src/experiments/driver.ts";
+import { getPreset, presets } from "../src/experiments/presets.ts";
 import { runDir, runState } from "../src/experiments/sweep.ts";
 import { loadTensors } from "../src/io/files.ts";
 import { startSlurm } from "./slurm-cluster.ts";
@@ -29,7 +31,7 @@ import type { SlurmCluster } from "./slurm-cluster.ts";
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const root = await mkdtemp(join(tmpdir(), "gra-cluster-"));
 await chmod(root, 0o755); // munged's socket lies below: every directory above it must be searchable by all
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const smoke = planRuns([getPreset("smoke")], "quick").all;
 /** The smoke preset's two shards: one holds the 40k-step run alone, the other the three short runs. */
@@ -100,6 +102,80 @@ async function metricsWithoutTime(dir: string): Promise<unknown[]> {
     return rest;
   });
 }
+
+async function cli(args: string[]) {
+  let out = "";
+  let err = "";
+  const code = await runCli(args, commands, { stdout: (t) => void (out += t), stderr: (t) => void (err += t) });
+  return { code, out, err };
+}
+
+test("--shard: one-line errors that say what to fix; a shard count other than plan.json's is refused; smoke is not in all", async () => {
+  const out = join(root, "usage");
+  const cases: [string, RegExp][] = [
+    ["1/1", /^gra reproduce: --shard 1\/1: shard index 1 is not below the shard count 1; n must be the total number of shards, fixed in the script .*not \$SLURM_ARRAY_TASK_COUNT, which is 1 when one array task is resubmitted/],
+    ["/64", /the shard index before the "\/" is empty: is the batch system's index variable \(\$SLURM_ARRAY_TASK_ID, \$JOB_COMPLETION_INDEX\) set\?/],
+    ["3/", /the shard count after the "\/" is empty: write the total number of shards into the script/],
+    ["0/0", /the shard count must be at least 1/],
+    ["three", /expected i\/n, shard i of n \(0 <= i < n\), e\.g\. --shard 3\/64/],
+  ];
+  for (const [arg, re] of cases) {
+    const r = await cli(["reproduce", "smoke", "--shard", arg, "--out", out]);
+    assert.equal(r.code, 2, `${arg}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.equal(r.err.trim().split("\n").length, 1, `${arg}: one line`);
+  }
+  // plan.json records the split; another count for the same runs would train some runs twice at once
+  await mkdir(out, { recursive: true });
+  await writePlan(out, [getPreset("smoke")], "quick", smoke, 2);
+  const other = await cli(["reproduce", "smoke", "--shard", "0/1", "--out", out]);
+  assert.equal(other.code, 2, other.err);
+  assert.match(other.err, /--shard 0\/1: .*plan\.json splits these runs into 2 shards.*use --shard i\/2, or delete plan\.json when no task of the 2-shard split is running/);
+  assert.ok(!existsSync(join(out, "runs")), "nothing trained");
+  const list = await cli(["reproduce", "smoke", "--list", "--shard", `${longShard}/2`, "--out", out]);
+  assert.equal(list.code, 0, list.err);
+  assert.match(list.out, new RegExp(`^4 runs \\(smoke, scale quick\\); shard ${longShard}/2 has 1\n`));
+  assert.match(list.out, /smoke-40k-[0-9a-f]{10}  40000 steps  \d+ params  absent  \(this shard\)/);
+  assert.ok(!planRuns(presets, "quick").all.some((r) => r.id.startsWith("smoke-")), "smoke is not part of all");
+});
+
+test("SIGTERM at any moment of a shard (starting, training, a run finishing, twice at once) leaves a directory the same command completes, with the uninterrupted numbers", { timeout: 240_000 }, async (t) => {
+  ensureDist();
+  const short = 1 - longShard; // the shard of the three short runs
+  const ids = shardRuns(smoke, { index: short, count: 2 }).map((r) => r.id);
+  const args = (out: string) => ["bin/gra.js", "reproduce", "smoke", "--out", out, "--shard", `${short}/2`, "--workers", "1", "--threads", "1"];
+  const ref = join(root, "finish-ref");
+  const reference = start("node", args(ref), { cwd: repo });
+  assert.equal(await reference.exited, 0, reference.stderr);
+
+  const out = join(root, "finish");
+  // the shard's runs: 1k, 2k, 4k steps; each trial sends SIGTERM at one moment, the next trial continues from there
+  const trials: { what: string; when: (p: ReturnType<typeof start>) => Promise<void>; twice?: boolean; mayFinish?: boolean }[] = [
+    { what: "while node starts (before gra's handlers)", when: () => sleep(30) },
+    { what: "as the first run is done", when: (p) => p.waitFor(/smoke-1k-\S+: done in/, 60_000) },
+    { what: "twice at once as the last run writes its first checkpoint (the second quits at once)", when: async (p) => {
+      await p.waitFor(/(training|resuming) smoke-4k/, 60_000);
+      while (!existsSync(join(runDir(out, ids[2]), "checkpoint.safetensors"))) await sleep(2);
+    }, twice: true },
+    // the shard ends right after this line: the signal comes while gra finishes, or after it exited with 0
+    { what: "as the last run is done", when: (p) => p.waitFor(/smoke-4k-\S+: done in/, 60_000), mayFinish: true },
+  ];
+  for (const trial of trials) {
+    const p = start("node", args(out), { cwd: repo });
+    await trial.when(p);
+    p.child.kill("SIGTERM");
+    if (trial.twice) p.child.kill("SIGTERM");
+    const code = await p.exited;
+    const states = await Promise.all(smoke.filter((r) => ids.includes(r.id)).map((r) => runState(out, r)));
+    t.diagnostic(`SIGTERM ${trial.what}: exit ${code ?? p.child.signalCode}, runs ${states.join(", ")}`);
+    if (!trial.mayFinish) assert.notEqual(code, 0, `${trial.what}: an interrupted invocation does not report success (${p.stderr.slice(-300)})`);
+    assert.ok(!states.includes("trained"), `${trial.what}: no run is left without its summary`);
+  }
+  const last = start("node", args(out), { cwd: repo });
+  assert.equal(await last.exited, 0, last.stderr);
+  assert.match(last.stderr, /shard \d\/2 done \(3 runs/);
+  for (const id of ids) assert.deepEqual(await metricsWithoutTime(runDir(out, id)), await metricsWithoutTime(runDir(ref, id)), `${id}: metrics differ from the uninterrupted run's`);
+});
 
 test("Kubernetes recipe: the Job's command line, run as the container's main process, checkpoints on SIGTERM and resumes", { timeout: 180_000 }, async () => {
   ensureDist();
