@@ -199,9 +199,9 @@ export const reproduceCommand = defineCommand({
     "SIGTERM or Ctrl-C writes checkpoints and stops. --workers N trains on N local processes; --shard i/n (0 <= i < n)\n" +
     "trains only shard i, for batch systems, n fixed in the job script (Slurm array: --shard \"$SLURM_ARRAY_TASK_ID/64\";\n" +
     "Kubernetes Indexed Job: $(JOB_COMPLETION_INDEX)/64; recipes in docs/cluster.md) and OUT on shared storage;\n" +
-    "then --collect aggregates whatever has finished into results.csv / results.json,\n" +
-    "figures/ (SVG + PNG) and report.html. Without --shard the results are collected after the runs. Runs of one shape\n" +
-    "train together as run groups (--group-size; a run in a group computes exactly what it computes alone).\n" +
+    "then --collect aggregates whatever has finished into results.csv / results.json, figures/ (SVG + PNG) and\n" +
+    "report.html. Without --shard the results are collected after the runs. Runs of one shape train together as run\n" +
+    "groups (--group-size; a run in a group computes exactly what it computes alone).\n" +
     "--device webgpu moves the gated-RNN runs to a GPU (new run ids: another data stream); give it to --collect too.",
   options: {
     preset: opt.positional(`what to reproduce: ${[...presetNames, "all"].join(" | ")}`, { metavar: "PRESET", required: true }),
