@@ -224,6 +224,7 @@ export const reproduceCommand = defineCommand({
     const scale = o.scale;
     const { all } = planRuns(presets, scale, o.device);
     const mine = shardRuns(all, shard);
+    if (shard && !o.list) await checkShardCount(o.out, all, shard);
 
     if (o.list) {
       const lines = [`${all.length} runs (${presets.map((p) => p.name).join(", ")}, scale ${scale})${shard ? `; shard ${shard.index}/${shard.count} has ${mine.length}` : ""}`];
@@ -240,7 +241,6 @@ export const reproduceCommand = defineCommand({
     const t0 = performance.now();
     let interrupted = false;
     if (!o.collect) {
-      if (shard) await checkShardCount(o.out, all, shard);
       await writePlan(o.out, presets, scale, all, shard?.count ?? 1);
       const interrupt = onInterrupt(ctx, "gra reproduce: interrupted, writing checkpoints (Ctrl-C again to quit at once); run the same command again to resume");
       const progress = new SweepProgress(new Map(mine.map((r) => [r.id, { cost: r.cost, steps: r.steps }])), mine.length, workers, ctx, false);
