@@ -4,6 +4,7 @@
  * and collect whatever has finished into results.csv / results.json, figures (SVG + PNG) and report.html.
  */
 import { cpus, hostname } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { collectAll, executePlan, finishedCount, planRuns, shardRuns, writePlan } from "../experiments/driver.ts";
 import { getPreset, presetNames, presets as allPresets } from "../experiments/presets.ts";
@@ -16,25 +17,74 @@ import { kernelsForRun } from "../kernels/factory.ts";
 import { commandStatus, SweepProgress } from "./progress.ts";
 import { textTable } from "./text.ts";
 
+/**
+ * Parses --shard i/n with a message that says what to fix: the usual mistakes are an empty index (the batch system's
+ * variable is unset: the script ran outside the scheduler) and a count taken from the array's size at submission
+ * (Slurm's SLURM_ARRAY_TASK_COUNT is 1 when one task is resubmitted, making `17/1`).
+ */
+export function shardOption(text: string): { index: number; count: number } {
+  try {
+    return parseShard(text);
+  } catch {
+    // the messages below
+  }
+  const m = /^\s*(\d*)\s*\/\s*(\d*)\s*$/.exec(text);
+  const hint = "(see docs/cluster.md)";
+  if (m && m[1] === "") throw new UsageError(`--shard ${JSON.stringify(text)}: the shard index before the "/" is empty: is the batch system's index variable ($SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX) set? Submit the script to the scheduler, or give --shard i/n by hand`);
+  if (m && m[2] === "") throw new UsageError(`--shard ${JSON.stringify(text)}: the shard count after the "/" is empty: write the total number of shards into the script, e.g. --shard "$SLURM_ARRAY_TASK_ID/64" ${hint}`);
+  if (m && Number(m[2]) === 0) throw new UsageError(`--shard ${text.trim()}: the shard count must be at least 1`);
+  if (m) {
+    throw new UsageError(
+      `--shard ${text.trim()}: shard index ${Number(m[1])} is not below the shard count ${Number(m[2])}; n must be the total number of shards, ` +
+        `fixed in the script (e.g. --shard "$SLURM_ARRAY_TASK_ID/64"), not $SLURM_ARRAY_TASK_COUNT, which is 1 when one array task is resubmitted ${hint}`,
+    );
+  }
+  throw new UsageError(`--shard ${JSON.stringify(text)}: expected i/n, shard i of n (0 <= i < n), e.g. --shard 3/64`);
+}
+
+/**
+ * Refuses a shard count other than the one OUT/plan.json records for the same runs (> 1 shards): tasks of two
+ * different splits would train some runs twice at the same time. Deleting plan.json (once no task of the old
+ * split runs) allows a new split.
+ */
+async function checkShardCount(out: string, all: readonly { id: string }[], shard: { index: number; count: number }): Promise<void> {
+  let plan: { shards?: number; runs?: { id: string }[] };
+  try {
+    plan = JSON.parse(await readFile(join(out, "plan.json"), "utf8"));
+  } catch {
+    return; // no plan yet (or an unreadable one, which writePlan replaces)
+  }
+  const ids = new Set((plan.runs ?? []).map((r) => r.id));
+  const same = ids.size === all.length && all.every((r) => ids.has(r.id));
+  if (same && typeof plan.shards === "number" && plan.shards > 1 && plan.shards !== shard.count) {
+    throw new UsageError(
+      `--shard ${shard.index}/${shard.count}: ${join(out, "plan.json")} splits these runs into ${plan.shards} shards, and tasks of two splits would train some runs twice at once; ` +
+        `use --shard i/${plan.shards}, or delete plan.json when no task of the ${plan.shards}-shard split is running`,
+    );
+  }
+}
+
 /** `gra reproduce`: plan, train (workers / shards), analyse and collect a preset of the paper. */
 export const reproduceCommand = defineCommand({
   name: "reproduce",
   summary: "reproduce a table or figure of the paper end to end (runs, analysis, figures, report.html)",
   description:
-    "Presets: table1 (+ fig2), table2, fig3a, fig3b, fig4a, fig4b, fig5, or all. --scale quick: minutes on a laptop,\n" +
-    "same qualitative result (deviations listed in the report); --scale paper: the paper's protocol (App. B.1 / C.1).\n" +
-    "Runs live in OUT/runs/<id> (id = name + hash of the config): finished runs are skipped, interrupted ones resume.\n" +
-    "--workers N trains on N local processes; --shard i/n (0 <= i < n) trains only shard i, for batch systems\n" +
-    "(Slurm: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; Kubernetes Indexed Job: JOB_COMPLETION_INDEX)\n" +
-    "writing to shared storage; then --collect aggregates whatever has finished into results.csv / results.json,\n" +
-    "figures/ (SVG + PNG) and report.html. Without --shard the results are collected after the runs. Runs of one shape\n" +
-    "train together as run groups (--group-size; a run in a group computes exactly what it computes alone).\n" +
+    "Presets: table1 (+ fig2), table2, fig3a, fig3b, fig4a, fig4b, fig5, or all; smoke: four tiny runs (a minute) for\n" +
+    "trying a setup, not in all. --scale quick: minutes on a laptop, same qualitative result (deviations listed in the\n" +
+    "report); --scale paper: the paper's protocol (App. B.1 / C.1).\n" +
+    "Runs live in OUT/runs/<id> (id = name + hash of the config): finished runs are skipped, interrupted ones resume;\n" +
+    "SIGTERM or Ctrl-C writes checkpoints and stops. --workers N trains on N local processes; --shard i/n (0 <= i < n)\n" +
+    "trains only shard i, for batch systems, n fixed in the job script (Slurm array: --shard \"$SLURM_ARRAY_TASK_ID/64\";\n" +
+    "Kubernetes Indexed Job: $(JOB_COMPLETION_INDEX)/64; recipes in docs/cluster.md) and OUT on shared storage;\n" +
+    "then --collect aggregates whatever has finished into results.csv / results.json, figures/ (SVG + PNG) and\n" +
+    "report.html. Without --shard the results are collected after the runs. Runs of one shape train together as run\n" +
+    "groups (--group-size; a run in a group computes exactly what it computes alone).\n" +
     "--device webgpu moves the gated-RNN runs to a GPU (new run ids: another data stream); give it to --collect too.",
   options: {
     preset: opt.positional(`what to reproduce: ${[...presetNames, "all"].join(" | ")}`, { metavar: "PRESET", required: true }),
     scale: opt.enum("quick (minutes, documented deviations) or paper (the paper's protocol)", ["quick", "paper"] as const, { default: "quick" }),
     workers: opt.int("local worker processes (default: 1 for a single run, else the number of cores)", { min: 1, max: 256 }),
-    shard: opt.string("run only shard i of n (0 <= i < n), e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"),
+    shard: opt.string("run only shard i of n (0 <= i < n), n = the total shard count written into the job script, e.g. --shard \"$SLURM_ARRAY_TASK_ID/64\""),
     collect: opt.flag("do not train: aggregate whatever has finished under --out into results and the report"),
     threads: opt.int("threads per run (default: 2 for a single run with one worker on a 2+-core machine, else 1)", { min: 1, max: 64 }),
     device: opt.enum("cpu, or webgpu: the gated-RNN runs train on a GPU (the others stay on the CPU); part of the run ids", ["cpu", "webgpu"] as const, { default: "cpu" }),
@@ -45,19 +95,13 @@ export const reproduceCommand = defineCommand({
   },
   async run(o, ctx) {
     if (o.preset !== "all" && !presetNames.includes(o.preset)) throw new UsageError(`PRESET: expected one of ${[...presetNames, "all"].join("|")}, got ${JSON.stringify(o.preset)}`);
-    let shard: { index: number; count: number } | undefined;
-    if (o.shard !== undefined) {
-      try {
-        shard = parseShard(o.shard);
-      } catch (e) {
-        throw new UsageError(`--shard: ${(e as Error).message}`);
-      }
-    }
+    const shard = o.shard === undefined ? undefined : shardOption(o.shard);
     if (o.collect && shard) throw new UsageError("--collect aggregates every shard's runs; drop --shard");
     const presets = o.preset === "all" ? [...allPresets] : [getPreset(o.preset)];
     const scale = o.scale;
     const { all } = planRuns(presets, scale, o.device);
     const mine = shardRuns(all, shard);
+    if (shard && !o.list) await checkShardCount(o.out, all, shard);
 
     if (o.list) {
       const lines = [`${all.length} runs (${presets.map((p) => p.name).join(", ")}, scale ${scale})${shard ? `; shard ${shard.index}/${shard.count} has ${mine.length}` : ""}`];
@@ -85,7 +129,9 @@ export const reproduceCommand = defineCommand({
           kernels: kernelsForRun,
           onEvent: (e) => progress.handle(e),
         });
-        interrupted = !ok;
+        // a signal that came while the last run was finishing (its summary, its analysis) stops here too, before
+        // the collection: every run directory is complete or resumable, and the same command again finishes the job
+        interrupted = !ok || interrupt.signal.aborted;
       } finally {
         progress.stop();
         interrupt.dispose();

@@ -552,12 +552,58 @@ export const presets: readonly Preset[] = [
   },
 ];
 
+/**
+ * `smoke`: not an experiment of the paper but a tiny sweep for trying a setup end to end (a batch script, the shared
+ * directory, the early SIGTERM and its checkpoint, a resubmitted task, `--collect`) before a paper-scale sweep: the
+ * gated RNN (8/8 neurons) on the d = 2 teacher-student task (T = 32, batch 64) for 1k, 2k, 4k and 40k steps, about a
+ * minute on one core. The same runs at both scales; not part of `all`. Two shards split it into the 40k-step run and
+ * the rest.
+ */
+export const SMOKE = { steps: [1_000, 2_000, 4_000, 40_000], hidden: 8, d: 2, T: 32, batch: 64 } as const;
+
+function smokeRuns(): RunDraft[] {
+  return SMOKE.steps.map((steps) => ({
+    slug: `smoke-${steps / 1000}k`,
+    config: {
+      task: "teacher-student", task_config: { d: SMOKE.d, T: SMOKE.T }, model: "gated-rnn", model_config: { hidden: SMOKE.hidden, output_gating: SMOKE.hidden },
+      steps, batch: SMOKE.batch, eval_every: steps / 20, seed: 0,
+    },
+    tags: { steps },
+  }));
+}
+
+function smokeResults(records: RunRecord[]): PresetResults {
+  const sorted = [...records].sort((a, b) => a.steps - b.steps);
+  return {
+    numbers: { val_loss: Object.fromEntries(sorted.map((r) => [String(r.steps), r.val_loss])) },
+    tables: [{
+      title: "Smoke test: the d = 2 teacher-student task, gated RNN 8/8, by training length",
+      columns: ["steps", "val loss", "zero predictor", "finished"],
+      rows: sorted.map((r) => [r.steps.toLocaleString("en"), fmt(r.val_loss), fmt(r.zero_val_loss), r.finished ? "yes" : `${r.step}/${r.steps}`]),
+    }],
+    figures: sorted.length ? [curveFigure("smoke-curves", "Smoke test: training curves", sorted, (r) => `${r.steps.toLocaleString("en")} steps`)] : [],
+    notes: [],
+  };
+}
+
+/** Presets that `gra reproduce` accepts by name but `all` leaves out (they are not the paper's). */
+export const extraPresets: readonly Preset[] = [
+  {
+    name: "smoke",
+    title: "Smoke test: a tiny sweep for trying a cluster setup (not an experiment of the paper)",
+    paper: "nothing: this preset checks a setup (scheduler script, shared directory, SIGTERM checkpoint, resubmission, --collect).",
+    runs: smokeRuns,
+    deviations: () => ["Not an experiment of the paper: four short runs for checking a setup end to end."],
+    results: smokeResults,
+  },
+];
+
 /** Preset names accepted by `gra reproduce` (plus "all"). */
-export const presetNames = presets.map((p) => p.name);
+export const presetNames = [...presets, ...extraPresets].map((p) => p.name);
 
 /** The preset called `name`, or a one-line error listing the names. */
 export function getPreset(name: string): Preset {
-  const p = presets.find((x) => x.name === name);
+  const p = [...presets, ...extraPresets].find((x) => x.name === name);
   if (!p) throw new Error(`unknown preset "${name}" (known: ${presetNames.join(", ")}, all)`);
   return p;
 }
