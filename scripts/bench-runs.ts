@@ -78,7 +78,7 @@ function setup(hidden: number): Setup {
     : { d_in: D, hidden, d_out: D };
   const rng = Rng.fromSeed(hidden);
   const ps = Array.from({ length: R }, () => fam.init(rng.split(), cfg, "f32"));
-  const group = inArena(stackRuns(ps));
+  const group = fam.runs ? inArena(stackRuns(ps)) : ps[0]; // families without run groups: the alone passes only
   const alone = ps.map(inArena);
   const { dOut } = fam.dims(cfg);
   const x = rng.fillNormal(K.alloc(R * B * T * D));
@@ -132,6 +132,32 @@ function timeOnce(fn: () => void): number {
   const t0 = performance.now();
   fn();
   return performance.now() - t0;
+}
+
+/** Min ms per run of the sigmoid and tanh kernels in a step (scalar Math.exp / Math.tanh in JavaScript on every backend). */
+function activations(s: Setup, shards: number): number {
+  const k = K as unknown as Record<string, (...a: unknown[]) => void>;
+  const saved = { sigmoid: k.sigmoid, tanh: k.tanh };
+  let t = 0;
+  for (const name of ["sigmoid", "tanh"] as const) {
+    const f = saved[name];
+    k[name] = (...a: unknown[]) => {
+      const t0 = performance.now();
+      f(...a);
+      t += performance.now() - t0;
+    };
+  }
+  try {
+    let best = Infinity;
+    for (let i = 0; i < samples / 4; i++) {
+      t = 0;
+      step(s, false, shards);
+      best = Math.min(best, t);
+    }
+    return best / R;
+  } finally {
+    Object.assign(k, saved);
+  }
 }
 
 /** Kernel calls of one step and their wasm time alone (total and per export): each raw export wrapped with a clock. */
@@ -199,6 +225,8 @@ function jsOnly(s: Setup, grouped: boolean, shards: number): number {
 console.log(`${model}, d=${D} T=${T} B=${B} per run, R=${R} runs, fast kernels${relaxed ? " (relaxed-SIMD build)" : ""}: ` +
   `one forward+backward, ms per run (min of ${samples} interleaved steps; wasm = the kernels' own time in a profiled step)`);
 console.log("hidden | shards | alone ms/run | group ms/run | group/alone | calls alone/group | wasm ms/run alone/group | JS-only ms/run alone/group");
+const hasActivations = !model.startsWith("gated-rnn");
+if (hasActivations) console.log("(last column: sigmoid + tanh ms/run alone, inside the JS-only time's step but timed with the kernels running)");
 const breakdown: string[] = [];
 for (const hidden of hiddens) {
   const s = setup(hidden);
@@ -210,17 +238,19 @@ for (const hidden of hiddens) {
     // interleaved single steps; the minimum is the time of a step that nothing else interrupted
     let alone = Infinity;
     let group = Infinity;
+    const grouped = !!s.fam.runs;
     for (let i = 0; i < samples; i++) {
       alone = Math.min(alone, timeOnce(() => step(s, false, shards)) / R);
-      group = Math.min(group, timeOnce(() => step(s, true, shards)) / R);
+      if (grouped) group = Math.min(group, timeOnce(() => step(s, true, shards)) / R);
     }
     const pa = profile(s, false, shards);
-    const pg = profile(s, true, shards);
+    const pg = grouped ? profile(s, true, shards) : { calls: 0, wasmMs: NaN, byOp: new Map<string, number>() };
     console.log(
       `${String(hidden).padStart(6)} | ${String(shards).padStart(6)} | ${alone.toFixed(4).padStart(12)} | ${group.toFixed(4).padStart(12)} | ` +
         `${(group / alone).toFixed(2).padStart(11)} | ${String(pa.calls).padStart(8)}/${String(pg.calls).padEnd(8)} | ` +
         `${(pa.wasmMs / R).toFixed(4)}/${(pg.wasmMs / R).toFixed(4)} | ` +
-        `${jsOnly(s, false, shards).toFixed(4)}/${jsOnly(s, true, shards).toFixed(4)}`,
+        `${jsOnly(s, false, shards).toFixed(4)}/${grouped ? jsOnly(s, true, shards).toFixed(4) : "-"}` +
+        (hasActivations ? ` | ${activations(s, shards).toFixed(4)}` : ""),
     );
     if (shards === 2) {
       const ops = [...pa.byOp.keys()].sort((a, b) => pa.byOp.get(b)! - pa.byOp.get(a)!);
