@@ -14,6 +14,8 @@ import { ref32, ref64 } from "../src/kernels/reference.ts";
 import type { Kernels } from "../src/kernels/types.ts";
 import { runParams, runsOf, stackRuns } from "../src/models/common.ts";
 import { gatedRnn, gatedRnnDense } from "../src/models/gated-rnn.ts";
+import { gru } from "../src/models/gru.ts";
+import { lstm } from "../src/models/lstm.ts";
 import { getFamily } from "../src/models/registry.ts";
 import type { ModelFamily, Params } from "../src/models/types.ts";
 import { Rng } from "../src/rng.ts";
@@ -36,6 +38,8 @@ const BACKENDS: [string, Kernels][] = [
 const FAMILIES: [ModelFamily, object[]][] = [
   [gatedRnn, [{ d_in: 3, hidden: 6, output_gating: 5, d_out: 2 }, { d_in: 4, hidden: 8, output_gating: 8, d_out: 4 }]],
   [gatedRnnDense, [{ d_in: 3, hidden: 5, output_gating: 7, d_out: 2 }, { d_in: 4, hidden: 8, output_gating: 8, d_out: 4 }]],
+  [lstm, [{ d_in: 3, hidden: 5, d_out: 2 }, { d_in: 4, hidden: 8, d_out: 4 }]],
+  [gru, [{ d_in: 3, hidden: 6, d_out: 2 }, { d_in: 4, hidden: 8, d_out: 4 }]],
 ];
 
 function randn(rng: Rng, n: number, dtype: DType): Float {
@@ -134,7 +138,7 @@ describe("run groups: R runs in one pass == each run alone, bit for bit", () => 
 
     it(`${fam.name}: a group of 3 runs' gradients match central finite differences (float64)`, () => {
       const rng = Rng.fromSeed(31);
-      const cfg = { d_in: 3, hidden: 5, output_gating: 4, d_out: 2 };
+      const cfg = { ...configs[0], hidden: 5 };
       const group = stackRuns([0, 1, 2].map(() => fam.init(rng.split(), cfg)));
       const x: Tensor = { shape: [3 * 2, 6, 3], data: randn(rng, 3 * 2 * 6 * 3, "f64") };
       checkGradients(fam, group, x, rng, 1e-6, 24);
