@@ -6,11 +6,12 @@
  * interleaved single steps: robust to other load on the machine) and the group's speed-up, plus the kernel-call count of one pass and the
  * wasm time of those calls alone, and the time of a step whose wasm exports are no-ops (the JavaScript around the
  * kernels: wrappers, argument checks, JS loops, allocation).
- * Usage: node --import tsx scripts/bench-runs.ts [--runs 8] [--hidden 8,24] [--model gated-rnn] [--samples 200]
+ * Usage: node --import tsx scripts/bench-runs.ts [--runs 8] [--hidden 8,24] [--model gated-rnn] [--samples 200] [--shards 1,2,4,8]
  *        [--relaxed]   (needs `npm run build:wasm`)
  */
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
+import { parseConfig } from "../src/config.ts";
 import { createFastKernelsSync } from "../src/kernels/fast.ts";
 import type { FastKernels } from "../src/kernels/fast.ts";
 import { fastKernelsWasmPath, loadFastKernelsSync } from "../src/kernels/node.ts";
@@ -27,6 +28,7 @@ const R = Number(arg("--runs", "8"));
 const hiddens = arg("--hidden", "8,24").split(",").map(Number);
 const model = arg("--model", "gated-rnn");
 const samples = Number(arg("--samples", "200"));
+const shardList = arg("--shards", "1,2,4,8").split(",").map(Number);
 const relaxed = process.argv.includes("--relaxed");
 const D = 4;
 const T = 32;
@@ -73,9 +75,7 @@ function inArena(p: Params): Params {
 
 function setup(hidden: number): Setup {
   const fam = getFamily(model);
-  const cfg = model.startsWith("gated-rnn")
-    ? { d_in: D, hidden, output_gating: hidden, d_out: D }
-    : { d_in: D, hidden, d_out: D };
+  const cfg = parseConfig(fam.schema, { d_in: D, hidden, d_out: D, ...(model.startsWith("gated-rnn") ? { output_gating: hidden } : {}) }, model);
   const rng = Rng.fromSeed(hidden);
   const ps = Array.from({ length: R }, () => fam.init(rng.split(), cfg, "f32"));
   const group = fam.runs ? inArena(stackRuns(ps)) : ps[0]; // families without run groups: the alone passes only
@@ -230,7 +230,7 @@ if (hasActivations) console.log("(last column: sigmoid + tanh ms/run alone, insi
 const breakdown: string[] = [];
 for (const hidden of hiddens) {
   const s = setup(hidden);
-  for (const shards of [1, 2, 4, 8]) {
+  for (const shards of shardList) {
     for (let i = 0; i < 20; i++) {
       step(s, false, shards);
       step(s, true, shards);
@@ -252,9 +252,9 @@ for (const hidden of hiddens) {
         `${jsOnly(s, false, shards).toFixed(4)}/${grouped ? jsOnly(s, true, shards).toFixed(4) : "-"}` +
         (hasActivations ? ` | ${activations(s, shards).toFixed(4)}` : ""),
     );
-    if (shards === 2) {
+    if (shards === shardList[Math.min(1, shardList.length - 1)]) {
       const ops = [...pa.byOp.keys()].sort((a, b) => pa.byOp.get(b)! - pa.byOp.get(a)!);
-      breakdown.push(`hidden ${hidden}, 2 shards, wasm ms/run alone/group by export: ` +
+      breakdown.push(`hidden ${hidden}, ${shards} shards, wasm ms/run alone/group by export: ` +
         ops.map((o) => `${o} ${(pa.byOp.get(o)! / R).toFixed(3)}/${((pg.byOp.get(o) ?? 0) / R).toFixed(3)}`).join(", "));
     }
   }
