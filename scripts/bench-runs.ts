@@ -6,11 +6,12 @@
  * interleaved single steps: robust to other load on the machine) and the group's speed-up, plus the kernel-call count of one pass and the
  * wasm time of those calls alone, and the time of a step whose wasm exports are no-ops (the JavaScript around the
  * kernels: wrappers, argument checks, JS loops, allocation).
- * Usage: node --import tsx scripts/bench-runs.ts [--runs 8] [--hidden 8,24] [--model gated-rnn] [--samples 200]
+ * Usage: node --import tsx scripts/bench-runs.ts [--runs 8] [--hidden 8,24] [--model gated-rnn] [--samples 200] [--shards 1,2,4,8]
  *        [--relaxed]   (needs `npm run build:wasm`)
  */
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
+import { parseConfig } from "../src/config.ts";
 import { createFastKernelsSync } from "../src/kernels/fast.ts";
 import type { FastKernels } from "../src/kernels/fast.ts";
 import { fastKernelsWasmPath, loadFastKernelsSync } from "../src/kernels/node.ts";
@@ -27,6 +28,7 @@ const R = Number(arg("--runs", "8"));
 const hiddens = arg("--hidden", "8,24").split(",").map(Number);
 const model = arg("--model", "gated-rnn");
 const samples = Number(arg("--samples", "200"));
+const shardList = arg("--shards", "1,2,4,8").split(",").map(Number);
 const relaxed = process.argv.includes("--relaxed");
 const D = 4;
 const T = 32;
@@ -73,12 +75,10 @@ function inArena(p: Params): Params {
 
 function setup(hidden: number): Setup {
   const fam = getFamily(model);
-  const cfg = model.startsWith("gated-rnn")
-    ? { d_in: D, hidden, output_gating: hidden, d_out: D }
-    : { d_in: D, hidden, d_out: D };
+  const cfg = parseConfig(fam.schema, { d_in: D, hidden, d_out: D, ...(model.startsWith("gated-rnn") ? { output_gating: hidden } : {}) }, model);
   const rng = Rng.fromSeed(hidden);
   const ps = Array.from({ length: R }, () => fam.init(rng.split(), cfg, "f32"));
-  const group = inArena(stackRuns(ps));
+  const group = fam.runs ? inArena(stackRuns(ps)) : ps[0]; // families without run groups: the alone passes only
   const alone = ps.map(inArena);
   const { dOut } = fam.dims(cfg);
   const x = rng.fillNormal(K.alloc(R * B * T * D));
@@ -132,6 +132,32 @@ function timeOnce(fn: () => void): number {
   const t0 = performance.now();
   fn();
   return performance.now() - t0;
+}
+
+/** Min ms per run of the sigmoid and tanh kernels in a step (scalar Math.exp / Math.tanh in JavaScript on every backend). */
+function activations(s: Setup, shards: number): number {
+  const k = K as unknown as Record<string, (...a: unknown[]) => void>;
+  const saved = { sigmoid: k.sigmoid, tanh: k.tanh };
+  let t = 0;
+  for (const name of ["sigmoid", "tanh"] as const) {
+    const f = saved[name];
+    k[name] = (...a: unknown[]) => {
+      const t0 = performance.now();
+      f(...a);
+      t += performance.now() - t0;
+    };
+  }
+  try {
+    let best = Infinity;
+    for (let i = 0; i < samples / 4; i++) {
+      t = 0;
+      step(s, false, shards);
+      best = Math.min(best, t);
+    }
+    return best / R;
+  } finally {
+    Object.assign(k, saved);
+  }
 }
 
 /** Kernel calls of one step and their wasm time alone (total and per export): each raw export wrapped with a clock. */
@@ -199,10 +225,12 @@ function jsOnly(s: Setup, grouped: boolean, shards: number): number {
 console.log(`${model}, d=${D} T=${T} B=${B} per run, R=${R} runs, fast kernels${relaxed ? " (relaxed-SIMD build)" : ""}: ` +
   `one forward+backward, ms per run (min of ${samples} interleaved steps; wasm = the kernels' own time in a profiled step)`);
 console.log("hidden | shards | alone ms/run | group ms/run | group/alone | calls alone/group | wasm ms/run alone/group | JS-only ms/run alone/group");
+const hasActivations = !model.startsWith("gated-rnn");
+if (hasActivations) console.log("(last column: sigmoid + tanh ms/run alone, inside the JS-only time's step but timed with the kernels running)");
 const breakdown: string[] = [];
 for (const hidden of hiddens) {
   const s = setup(hidden);
-  for (const shards of [1, 2, 4, 8]) {
+  for (const shards of shardList) {
     for (let i = 0; i < 20; i++) {
       step(s, false, shards);
       step(s, true, shards);
@@ -210,21 +238,23 @@ for (const hidden of hiddens) {
     // interleaved single steps; the minimum is the time of a step that nothing else interrupted
     let alone = Infinity;
     let group = Infinity;
+    const grouped = !!s.fam.runs;
     for (let i = 0; i < samples; i++) {
       alone = Math.min(alone, timeOnce(() => step(s, false, shards)) / R);
-      group = Math.min(group, timeOnce(() => step(s, true, shards)) / R);
+      if (grouped) group = Math.min(group, timeOnce(() => step(s, true, shards)) / R);
     }
     const pa = profile(s, false, shards);
-    const pg = profile(s, true, shards);
+    const pg = grouped ? profile(s, true, shards) : { calls: 0, wasmMs: NaN, byOp: new Map<string, number>() };
     console.log(
       `${String(hidden).padStart(6)} | ${String(shards).padStart(6)} | ${alone.toFixed(4).padStart(12)} | ${group.toFixed(4).padStart(12)} | ` +
         `${(group / alone).toFixed(2).padStart(11)} | ${String(pa.calls).padStart(8)}/${String(pg.calls).padEnd(8)} | ` +
         `${(pa.wasmMs / R).toFixed(4)}/${(pg.wasmMs / R).toFixed(4)} | ` +
-        `${jsOnly(s, false, shards).toFixed(4)}/${jsOnly(s, true, shards).toFixed(4)}`,
+        `${jsOnly(s, false, shards).toFixed(4)}/${grouped ? jsOnly(s, true, shards).toFixed(4) : "-"}` +
+        (hasActivations ? ` | ${activations(s, shards).toFixed(4)}` : ""),
     );
-    if (shards === 2) {
+    if (shards === shardList[Math.min(1, shardList.length - 1)]) {
       const ops = [...pa.byOp.keys()].sort((a, b) => pa.byOp.get(b)! - pa.byOp.get(a)!);
-      breakdown.push(`hidden ${hidden}, 2 shards, wasm ms/run alone/group by export: ` +
+      breakdown.push(`hidden ${hidden}, ${shards} shards, wasm ms/run alone/group by export: ` +
         ops.map((o) => `${o} ${(pa.byOp.get(o)! / R).toFixed(3)}/${((pg.byOp.get(o) ?? 0) / R).toFixed(3)}`).join(", "));
     }
   }

@@ -120,11 +120,11 @@ function onK(K: Kernels, data: Float32Array[]): Float[] {
   });
 }
 
-/** One batched call: every operand after the call, as plain arrays. */
-function batched(K: Kernels, c: Case, data: Float32Array[], R: number): Float[] {
+/** One batched call (operands in K's memory, or plain foreign copies): every operand after the call, as plain arrays. */
+function batched(K: Kernels, c: Case, data: Float32Array[], R: number, foreign = false): Float[] {
   const mark = K.mark();
   try {
-    const a = onK(K, data);
+    const a = foreign ? data.map((d) => (K.dtype === "f32" ? d.slice() : Float64Array.from(d))) : onK(K, data);
     c.call(K, a, R);
     return a.map((x) => x.slice());
   } finally {
@@ -161,16 +161,19 @@ const CASES = cases();
 
 describe("kernels with a run count: batched == per-run calls bit for bit, fast == reference", () => {
   for (const [name, K] of [...BUILDS.map((b, i) => [`fast ${b}`, FAST[i]] as const), ["reference-f32", ref32] as const, ["reference-f64", ref64] as const]) {
-    it(`${name}: every kernel, R = ${RUNS.join(", ")}: a call with runs = R equals R calls of one run each, bit for bit`, () => {
+    it(`${name}: every kernel, R = ${RUNS.join(", ")}: a call with runs = R (operands in the backend's memory or foreign) equals R calls of one run each, bit for bit`, () => {
       for (const c of CASES) {
         for (const R of RUNS) {
           const data = draw(rng, c, R);
-          const got = batched(K, c, data, R);
           const want = perRun(K, c, data, R);
-          c.ops.forEach((o, i) => {
-            if (o.written) assertSameBits(got[i], want[i], `${name} ${c.what} R=${R} operand ${i}`);
-            else assertSameBits(got[i], data[i], `${name} ${c.what} R=${R} input ${i} left unchanged`);
-          });
+          for (const foreign of [false, true]) {
+            const got = batched(K, c, data, R, foreign);
+            c.ops.forEach((o, i) => {
+              const what = `${name} ${c.what} R=${R}${foreign ? " foreign arrays" : ""}`;
+              if (o.written) assertSameBits(got[i], want[i], `${what} operand ${i}`);
+              else assertSameBits(got[i], data[i], `${what} input ${i} left unchanged`);
+            });
+          }
         }
       }
     });

@@ -1,5 +1,6 @@
 /**
- * Run groups in the model families (issue 12): Params with runs = R (tensors [R, shape], x [R·B, T, d_in]) give every
+ * Run groups in the model families (issue 12: gated RNN diagonal and dense, LSTM, GRU, LRU Out / In+Out / In+Skip):
+ * Params with runs = R (tensors [R, shape], x [R·B, T, d_in]) give every
  * run, bit for bit, the outputs, gradients and input gradients it gets alone (forward, forwardCached + backward, step),
  * on the fast backend (plain and relaxed-SIMD builds) and on both reference backends; the group's gradients match
  * finite differences. Needs `npm run build:wasm`.
@@ -14,6 +15,9 @@ import { ref32, ref64 } from "../src/kernels/reference.ts";
 import type { Kernels } from "../src/kernels/types.ts";
 import { runParams, runsOf, stackRuns } from "../src/models/common.ts";
 import { gatedRnn, gatedRnnDense } from "../src/models/gated-rnn.ts";
+import { gru } from "../src/models/gru.ts";
+import { lstm } from "../src/models/lstm.ts";
+import { lru, lruInOut, lruInSkip } from "../src/models/lru.ts";
 import { getFamily } from "../src/models/registry.ts";
 import type { ModelFamily, Params } from "../src/models/types.ts";
 import { Rng } from "../src/rng.ts";
@@ -36,6 +40,11 @@ const BACKENDS: [string, Kernels][] = [
 const FAMILIES: [ModelFamily, object[]][] = [
   [gatedRnn, [{ d_in: 3, hidden: 6, output_gating: 5, d_out: 2 }, { d_in: 4, hidden: 8, output_gating: 8, d_out: 4 }]],
   [gatedRnnDense, [{ d_in: 3, hidden: 5, output_gating: 7, d_out: 2 }, { d_in: 4, hidden: 8, output_gating: 8, d_out: 4 }]],
+  [lstm, [{ d_in: 3, hidden: 5, d_out: 2 }, { d_in: 4, hidden: 8, d_out: 4 }]],
+  [gru, [{ d_in: 3, hidden: 6, d_out: 2 }, { d_in: 4, hidden: 8, d_out: 4 }]],
+  [lru, [{ d_in: 3, hidden: 5, width: 0, d_out: 2, r_min: 0, r_max: 1, max_phase: 6.28 }]],
+  [lruInOut, [{ d_in: 3, hidden: 6, width: 5, d_out: 2, r_min: 0.5, r_max: 0.99, max_phase: 3 }]],
+  [lruInSkip, [{ d_in: 4, hidden: 8, width: 8, d_out: 4, r_min: 0, r_max: 1, max_phase: 6.28 }]],
 ];
 
 function randn(rng: Rng, n: number, dtype: DType): Float {
@@ -134,9 +143,10 @@ describe("run groups: R runs in one pass == each run alone, bit for bit", () => 
 
     it(`${fam.name}: a group of 3 runs' gradients match central finite differences (float64)`, () => {
       const rng = Rng.fromSeed(31);
-      const cfg = { d_in: 3, hidden: 5, output_gating: 4, d_out: 2 };
+      const cfg = { ...configs[0], hidden: 5 };
       const group = stackRuns([0, 1, 2].map(() => fam.init(rng.split(), cfg)));
-      const x: Tensor = { shape: [3 * 2, 6, 3], data: randn(rng, 3 * 2 * 6 * 3, "f64") };
+      const { dIn } = fam.dims(cfg);
+      const x: Tensor = { shape: [3 * 2, 6, dIn], data: randn(rng, 3 * 2 * 6 * dIn, "f64") };
       checkGradients(fam, group, x, rng, 1e-6, 24);
     });
   }

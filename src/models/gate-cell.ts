@@ -2,6 +2,11 @@
  * What the LSTM (eqs. 10-15) and GRU (eqs. 16-19) cells share: per-gate tensors U_q [N, d_in], V_q [N, N], b_q [N]
  * plus readout [d_out, N], the input projections x U_qᵀ + b_q over all rows at once, the time-major layout their
  * step loops use, and the derivatives of σ and tanh from their outputs.
+ *
+ * Run groups (Params.runs = R): the products over all T·B rows of a run (input projections, readout, weight
+ * gradients) work on run-major buffers [R, T·B, n] (each run's rows time-major, exactly as alone); the recurrence
+ * works step by step on step-major buffers [T, R·B, n] (block t = every run's B rows of step t, [R, B, n]), so that
+ * one kernel call per step serves all R runs. `regroup` converts between the two (no copy when R = 1).
  */
 import type { Kernels } from "../kernels/types.ts";
 import type { Float } from "../tensor.ts";
@@ -61,32 +66,56 @@ export function onesOf(k: Kernels, n: number): Float {
 }
 
 /**
- * Input half of every gate's pre-activation for R rows of x [R, d_in]: P_q [R, N] = x U_qᵀ + b_q. The bias is
- * broadcast with one rank-1 product (a column of ones times b_qᵀ), so ±inf biases stay ±inf.
+ * Input half of every gate's pre-activation for `rows` rows of x [runs, rows, d_in] per run: P_q [runs, rows, N] =
+ * x U_qᵀ + b_q. The bias is broadcast with one rank-1 product (a column of ones times b_qᵀ), so ±inf biases stay ±inf.
  */
-export function inputProjections<G extends string>(k: Kernels, v: CellViews<G>, gates: readonly G[], x: Float, rows: number): Record<G, Float> {
-  const ones = onesOf(k, rows);
+export function inputProjections<G extends string>(
+  k: Kernels, v: CellViews<G>, gates: readonly G[], x: Float, rows: number, runs = 1,
+): Record<G, Float> {
+  const ones = onesOf(k, runs * rows);
   const P = {} as Record<G, Float>;
   for (const q of gates) {
-    P[q] = k.alloc(rows * v.N);
-    k.mmNT(P[q], x, v.U[q], rows, v.dIn, v.N); // x U_qᵀ
-    k.mmNT(P[q], ones, v.b[q], rows, 1, v.N, true); // + b_q in every row
+    P[q] = k.alloc(runs * rows * v.N);
+    k.mmNT(P[q], x, v.U[q], rows, v.dIn, v.N, false, runs); // x U_qᵀ
+    k.mmNT(P[q], ones, v.b[q], rows, 1, v.N, true, runs); // + b_q in every row
   }
   return P;
 }
 
-/** Batch-major [B, T, n] -> time-major [T, B, n] (row (b, t) to row t·B + b; plain copy, converts dtype). */
-export function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) dst.set(src.subarray((b * T + t) * n, (b * T + t + 1) * n), (t * B + b) * n);
+/**
+ * Batch-major [B, T, n] -> time-major [T, B, n] per run (row (b, t) to row t·B + b; src [runs, B, T, n], dst
+ * [runs, T, B, n]; plain copy, converts dtype).
+ */
+export function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number, runs = 1): void {
+  const m = B * T * n;
+  for (let r = 0; r < runs; r++) {
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) dst.set(src.subarray(r * m + (b * T + t) * n, r * m + (b * T + t + 1) * n), r * m + (t * B + b) * n);
+    }
   }
 }
 
-/** Time-major [T, B, n] -> batch-major [B, T, n] (the inverse copy of toTimeMajor). */
-export function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) dst.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
+/** Time-major [T, B, n] -> batch-major [B, T, n] per run (the inverse copy of toTimeMajor). */
+export function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number, runs = 1): void {
+  const m = B * T * n;
+  for (let r = 0; r < runs; r++) {
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) dst.set(src.subarray(r * m + (t * B + b) * n, r * m + (t * B + b + 1) * n), r * m + (b * T + t) * n);
+    }
   }
+}
+
+/**
+ * src [a, b, blk] as [b, a, blk] (dst[j, i] = src[i, j], blocks of blk floats): run-major [R, T, B·n] <-> step-major
+ * [T, R, B·n] (a, b = R, T or T, R). Returns src itself when a = 1 or b = 1 (the layouts coincide), else a new buffer.
+ */
+export function regroup(k: Kernels, src: Float, a: number, b: number, blk: number): Float {
+  if (a === 1 || b === 1) return src;
+  const dst = k.alloc(a * b * blk);
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < b; j++) dst.set(src.subarray((i * b + j) * blk, (i * b + j + 1) * blk), (j * a + i) * blk);
+  }
+  return dst;
 }
 
 /** out = s ⊙ (1 - s) = σ'(a) for s = σ(a), n entries (0 exactly where s is 0 or 1, i.e. a = ±inf). */
@@ -118,24 +147,25 @@ export function cellInit(rng: Rng, gates: readonly string[], c: CellConfig, dtyp
 }
 
 /**
- * Weight and input gradients of a gate cell from the pre-activation gradients dA_q [R, N] (time-major rows):
- * dU_q = dA_qᵀ x, dV_q = dA_qᵀ hPrev(q) (what V_q multiplied), db_q = sum_rows dA_q, dx = sum_q dA_q U_q [R, d_in].
- * Writes into `grads` under the tensor names and returns dx (time-major).
+ * Weight and input gradients of a gate cell from the pre-activation gradients dA_q [R, N] (time-major rows), per run
+ * (every buffer [runs, its shape], run-major): dU_q = dA_qᵀ x, dV_q = dA_qᵀ hPrev(q) (what V_q multiplied),
+ * db_q = sum_rows dA_q, dx = sum_q dA_q U_q [R, d_in]. Writes into `grads` under the tensor names and returns dx
+ * (time-major).
  */
 export function cellWeightGrads<G extends string>(
   k: Kernels, v: CellViews<G>, gates: readonly G[], dA: Record<G, Float>, xT: Float, hPrev: (q: G) => Float, R: number,
-  grads: Record<string, Float>,
+  grads: Record<string, Float>, runs = 1,
 ): Float {
   const { N, dIn } = v;
-  const dxT = k.alloc(R * dIn);
+  const dxT = k.alloc(runs * R * dIn);
   gates.forEach((q, i) => {
-    grads[`U_${q}`] = k.alloc(N * dIn);
-    k.mmTN(grads[`U_${q}`], dA[q], xT, N, R, dIn);
-    grads[`V_${q}`] = k.alloc(N * N);
-    k.mmTN(grads[`V_${q}`], dA[q], hPrev(q), N, R, N);
-    grads[`b_${q}`] = k.alloc(N);
-    k.sumRows(grads[`b_${q}`], dA[q], R, N);
-    k.mm(dxT, dA[q], v.U[q], R, N, dIn, i > 0);
+    grads[`U_${q}`] = k.alloc(runs * N * dIn);
+    k.mmTN(grads[`U_${q}`], dA[q], xT, N, R, dIn, false, runs);
+    grads[`V_${q}`] = k.alloc(runs * N * N);
+    k.mmTN(grads[`V_${q}`], dA[q], hPrev(q), N, R, N, false, runs);
+    grads[`b_${q}`] = k.alloc(runs * N);
+    k.sumRows(grads[`b_${q}`], dA[q], R, N, false, runs);
+    k.mm(dxT, dA[q], v.U[q], R, N, dIn, i > 0, runs);
   });
   return dxT;
 }

@@ -17,6 +17,8 @@
  * Training: forward, forwardCached and step share forwardCore; backwardCore returns the gradient of every tensor and
  * of x (complex reverse scan for eq. 6, chain rule through eq. 9 derived next to the code; exact zeros, not NaN, for
  * dtheta_log at theta_log = -Infinity and dnu_log at nu_log = +Infinity).
+ * Run groups (Params.runs = R): R layers in lockstep, one kernel call per product/scan for all R (each kernel's run
+ * count), every run's numbers bit for bit those it gets alone.
  */
 import type { Schema } from "../config.ts";
 import { int, num } from "../config.ts";
@@ -24,7 +26,7 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
-import { defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, ringNuInit, seqDims, stepDims } from "./common.ts";
+import { defaultKernels, normalInit, onBackend, paramsDtype, resultTensor, ringNuInit, runsOf, seqDims, stepDims } from "./common.ts";
 import type { Cache, Gradients, ModelFamily, Params, State } from "./types.ts";
 
 /** The three LRU layers of Appendix A.1: Out (original), In+Out and In+Skip (input gating added). */
@@ -146,31 +148,32 @@ function initLru(rng: Rng, c: LruConfig, dtype: DType, variant: LruVariant, what
   return t;
 }
 
+/** The tensors on backend k ([runs, shape] each), lambda and gamma per run, the sizes; runs = R of the group. */
 interface Views {
   WinA: Float | null; WinB: Float | null;
   Bre: Float; Bim: Float; Cre: Float; negCim: Float; D: Float; gamma: Float; lRe: Float; lIm: Float;
   Wa: Float; Wb: Float;
   /** lambda in float64 and the raw nu_log, theta_log [N] (for the eq. 9 chain rule of the backward pass). */
   lam: { re: Float64Array; im: Float64Array }; nuLog: Float; thetaLog: Float;
-  N: number; H: number; dIn: number; dOut: number; skip: boolean;
+  N: number; H: number; dIn: number; dOut: number; skip: boolean; runs: number;
 }
 
 /** The parameters on backend k, with lambda and gamma = exp(gamma_log) evaluated (eq. 9) and -C_im for Re(C h). */
-function views(k: Kernels, p: Params<LruConfig>, variant: LruVariant, what: string): Views {
+function views(k: Kernels, p: Params<LruConfig>, variant: LruVariant, what: string, runs: number): Views {
   const t = p.tensors;
   const c = p.config;
   const N = c.hidden;
   const H = lruWidth(c, variant, what);
-  const lam = lruLambda(t.nu_log.data, t.theta_log.data);
-  const lRe = k.alloc(N);
-  const lIm = k.alloc(N);
-  const gamma = k.alloc(N);
+  const lam = lruLambda(t.nu_log.data, t.theta_log.data); // elementwise: [runs, N]
+  const lRe = k.alloc(runs * N);
+  const lIm = k.alloc(runs * N);
+  const gamma = k.alloc(runs * N);
   lRe.set(lam.re);
   lIm.set(lam.im);
-  for (let i = 0; i < N; i++) gamma[i] = Math.exp(t.gamma_log.data[i]);
+  for (let i = 0; i < runs * N; i++) gamma[i] = Math.exp(t.gamma_log.data[i]);
   const Cim = onBackend(k, t.C_im.data);
-  const negCim = k.alloc(H * N);
-  k.scale(negCim, Cim, -1, H * N);
+  const negCim = k.alloc(runs * H * N);
+  k.scale(negCim, Cim, -1, runs * H * N);
   const gated = variant !== "out";
   return {
     WinA: gated ? onBackend(k, t.W_in_a.data) : null,
@@ -193,13 +196,19 @@ function views(k: Kernels, p: Params<LruConfig>, variant: LruVariant, what: stri
     dIn: c.d_in,
     dOut: c.d_out,
     skip: variant === "in-skip",
+    runs,
   };
 }
 
-/** A [rows, n] buffer on backend k whose every row is v [n] (broadcasts a per-unit vector for k.mul). */
-function tileRows(k: Kernels, v: Float, rows: number, n: number): Float {
-  const out = k.alloc(rows * n);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[r * n + j] = v[j];
+/**
+ * A [runs, rows, n] buffer on backend k whose every row of run q is v[q] (v [runs, n]; broadcasts a per-unit vector
+ * for k.mul).
+ */
+function tileRows(k: Kernels, v: Float, rows: number, n: number, runs: number): Float {
+  const out = k.alloc(runs * rows * n);
+  for (let q = 0; q < runs; q++) {
+    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[(q * rows + r) * n + j] = v[q * n + j];
+  }
   return out;
 }
 
@@ -208,14 +217,17 @@ interface GluActs {
   out: Float; s: Float; lin: Float;
 }
 
-/** GLU for R rows (eq. 8): out [R, n] = σ(a Waᵀ) ⊙ (b Wbᵀ), a [R, ka], Wa [n, ka], b [R, kb], Wb [n, kb]; keeps s, lin. */
-function glu(k: Kernels, a: Float, Wa: Float, b: Float, Wb: Float, rows: number, ka: number, kb: number, n: number): GluActs {
-  const m = rows * n;
+/**
+ * GLU for R rows per run (eq. 8): out [R, n] = σ(a Waᵀ) ⊙ (b Wbᵀ), a [R, ka], Wa [n, ka], b [R, kb], Wb [n, kb] (every
+ * buffer [runs, its shape]); keeps s, lin.
+ */
+function glu(k: Kernels, a: Float, Wa: Float, b: Float, Wb: Float, rows: number, ka: number, kb: number, n: number, runs: number): GluActs {
+  const m = runs * rows * n;
   const s = k.alloc(m);
-  k.mmNT(s, a, Wa, rows, ka, n);
+  k.mmNT(s, a, Wa, rows, ka, n, false, runs);
   k.sigmoid(s, s, m);
   const lin = k.alloc(m);
-  k.mmNT(lin, b, Wb, rows, kb, n);
+  k.mmNT(lin, b, Wb, rows, kb, n, false, runs);
   const out = k.alloc(m);
   k.mul(out, s, lin, m);
   return { out, s, lin };
@@ -224,12 +236,12 @@ function glu(k: Kernels, a: Float, Wa: Float, b: Float, Wb: Float, rows: number,
 /**
  * GLU backward (eq. 8) for R rows, given dout [R, n]: da = dout ⊙ lin ⊙ s(1 - s) and db = dout ⊙ s (the gradients of
  * the pre-activations a Waᵀ and b Wbᵀ, [R, n]); dWa = daᵀ a [n, ka], dWb = dbᵀ b [n, kb]. The caller maps da, db back
- * to a and b (da Wa, db Wb).
+ * to a and b (da Wa, db Wb). Per run (every buffer [runs, its shape]).
  */
 function gluBackward(
-  k: Kernels, g: GluActs, dout: Float, a: Float, b: Float, rows: number, ka: number, kb: number, n: number,
+  k: Kernels, g: GluActs, dout: Float, a: Float, b: Float, rows: number, ka: number, kb: number, n: number, runs: number,
 ): { da: Float; db: Float; dWa: Float; dWb: Float } {
-  const m = rows * n;
+  const m = runs * rows * n;
   const db = k.alloc(m);
   k.mul(db, dout, g.s, m);
   const da = k.alloc(m);
@@ -238,14 +250,14 @@ function gluBackward(
   k.add(da, da, g.s, m); // s - s² = σ'
   k.mul(da, da, g.lin, m);
   k.mul(da, da, dout, m);
-  const dWa = k.alloc(n * ka);
-  k.mmTN(dWa, da, a, n, rows, ka);
-  const dWb = k.alloc(n * kb);
-  k.mmTN(dWb, db, b, n, rows, kb);
+  const dWa = k.alloc(runs * n * ka);
+  k.mmTN(dWa, da, a, n, rows, ka, false, runs);
+  const dWb = k.alloc(runs * n * kb);
+  k.mmTN(dWb, db, b, n, rows, kb, false, runs);
   return { da, db, dWa, dWb };
 }
 
-/** Activations of one forward pass over R = B*T rows (k's buffers), what backwardCore reads. */
+/** Activations of one forward pass over R = B*T rows per run (k's buffers, [runs, R, ·]), what backwardCore reads. */
 interface LruCache {
   B: number; T: number;
   /** Layer input x [R, d_in]. */
@@ -264,37 +276,39 @@ interface LruCache {
 
 /**
  * The layer over B sequences of T steps keeping its activations (eqs. 6-8, shared by forward, forwardCached and step):
- * x [B*T, d_in] -> x' [R, H] -> u = gamma ⊙ (B x') [R, N] -> h (scan, h_{-1} = h0 or 0) -> ỹ [R, H] -> y [R, d_out].
+ * x [B*T, d_in] -> x' [R, H] -> u = gamma ⊙ (B x') [R, N] -> h (scan, h_{-1} = h0 or 0) -> ỹ [R, H] -> y [R, d_out],
+ * per run (x [runs, B*T, d_in], h0 [runs, B, N], y [runs, R, d_out]).
  */
 function forwardCore(
   k: Kernels, v: Views, x: Float, B: number, T: number, h0Re?: Float, h0Im?: Float,
 ): { y: Float; cache: LruCache } {
   const R = B * T;
-  const { N, H } = v;
+  const { N, H, runs } = v;
+  const RR = runs * R; // every run's rows
   // x' [R, H]: the raw input (Out) or the input-gating GLU of every row at once.
-  const inGlu = v.WinA && v.WinB ? glu(k, x, v.WinA, x, v.WinB, R, v.dIn, v.dIn, H) : null;
+  const inGlu = v.WinA && v.WinB ? glu(k, x, v.WinA, x, v.WinB, R, v.dIn, v.dIn, H, runs) : null;
   const xp = inGlu ? inGlu.out : x;
   // u = gamma ⊙ (B x'), real and imaginary parts [R, N].
-  const uRe = k.alloc(R * N);
-  const uIm = k.alloc(R * N);
-  k.mmNT(uRe, xp, v.Bre, R, H, N);
-  k.mmNT(uIm, xp, v.Bim, R, H, N);
-  const g = tileRows(k, v.gamma, R, N);
-  k.mul(uRe, uRe, g, R * N);
-  k.mul(uIm, uIm, g, R * N);
+  const uRe = k.alloc(RR * N);
+  const uIm = k.alloc(RR * N);
+  k.mmNT(uRe, xp, v.Bre, R, H, N, false, runs);
+  k.mmNT(uIm, xp, v.Bim, R, H, N, false, runs);
+  const g = tileRows(k, v.gamma, R, N, runs);
+  k.mul(uRe, uRe, g, RR * N);
+  k.mul(uIm, uIm, g, RR * N);
   // h_t = lambda ⊙ h_{t-1} + u_t (eq. 6).
-  const hRe = k.alloc(R * N);
-  const hIm = k.alloc(R * N);
-  k.scanComplex(hRe, hIm, uRe, uIm, v.lRe, v.lIm, B, T, N, h0Re, h0Im);
+  const hRe = k.alloc(RR * N);
+  const hIm = k.alloc(RR * N);
+  k.scanComplex(hRe, hIm, uRe, uIm, v.lRe, v.lIm, B, T, N, h0Re, h0Im, runs);
   // ỹ = C_re h_re - C_im h_im + D ⊙ x' (eq. 7), [R, H].
-  const yt = k.alloc(R * H);
-  k.mmNT(yt, hRe, v.Cre, R, N, H);
-  k.mmNT(yt, hIm, v.negCim, R, N, H, true);
-  const dxp = tileRows(k, v.D, R, H);
-  k.mul(dxp, dxp, xp, R * H);
-  k.add(yt, yt, dxp, R * H);
+  const yt = k.alloc(RR * H);
+  k.mmNT(yt, hRe, v.Cre, R, N, H, false, runs);
+  k.mmNT(yt, hIm, v.negCim, R, N, H, true, runs);
+  const dxp = tileRows(k, v.D, R, H, runs);
+  k.mul(dxp, dxp, xp, RR * H);
+  k.add(yt, yt, dxp, RR * H);
   // GLU (eq. 8); In+Skip's linear branch reads x.
-  const outGlu = v.skip ? glu(k, yt, v.Wa, x, v.Wb, R, H, v.dIn, v.dOut) : glu(k, yt, v.Wa, yt, v.Wb, R, H, H, v.dOut);
+  const outGlu = v.skip ? glu(k, yt, v.Wa, x, v.Wb, R, H, v.dIn, v.dOut, runs) : glu(k, yt, v.Wa, yt, v.Wb, R, H, H, v.dOut, runs);
   return { y: outGlu.out, cache: { B, T, x, inGlu, xp, uRe, uIm, hRe, hIm, yt, outGlu } };
 }
 
@@ -308,93 +322,99 @@ function forwardCore(
  *          dgamma_log = Σ_rows (g_re ⊙ u_re + g_im ⊙ u_im)   (∂u/∂gamma_log = gamma ⊙ B x' = u);
  *   eq. 9: dL/dlambda, then nu_log and theta_log (derivation below);
  *   input GLU (In+Out, In+Skip): dW_in_a = daᵀ x, dW_in_b = dbᵀ x, dx = da W_in_a + db W_in_b (Out: dx = dx').
+ * Per run: every buffer [runs, its shape].
  */
 function backwardCore(k: Kernels, v: Views, c: LruCache, dy: Float): Gradients {
   const { B, T } = c;
   const R = B * T;
-  const { N, H, dIn, dOut } = v;
+  const { N, H, dIn, dOut, runs } = v;
+  const RR = runs * R; // every run's rows
   // Output GLU (eq. 8).
   const lin = v.skip ? c.x : c.yt;
   const kb = v.skip ? dIn : H;
-  const go = gluBackward(k, c.outGlu, dy, c.yt, lin, R, H, kb, dOut);
-  const dyt = k.alloc(R * H);
-  k.mm(dyt, go.da, v.Wa, R, dOut, H);
-  if (!v.skip) k.mm(dyt, go.db, v.Wb, R, dOut, H, true);
+  const go = gluBackward(k, c.outGlu, dy, c.yt, lin, R, H, kb, dOut, runs);
+  const dyt = k.alloc(RR * H);
+  k.mm(dyt, go.da, v.Wa, R, dOut, H, false, runs);
+  if (!v.skip) k.mm(dyt, go.db, v.Wb, R, dOut, H, true, runs);
   // ỹ = C_re h_re - C_im h_im + D ⊙ x' (eq. 7).
-  const dCre = k.alloc(H * N);
-  k.mmTN(dCre, dyt, c.hRe, H, R, N);
-  const dCim = k.alloc(H * N);
-  k.mmTN(dCim, dyt, c.hIm, H, R, N);
-  k.scale(dCim, dCim, -1, H * N);
-  const dhRe = k.alloc(R * N);
-  const dhIm = k.alloc(R * N);
-  k.mm(dhRe, dyt, v.Cre, R, H, N);
-  k.mm(dhIm, dyt, v.negCim, R, H, N);
-  const dD = k.alloc(H);
-  const tmpH = k.alloc(R * H);
-  k.mul(tmpH, dyt, c.xp, R * H);
-  k.sumRows(dD, tmpH, R, H);
-  const dxp = tileRows(k, v.D, R, H);
-  k.mul(dxp, dxp, dyt, R * H);
+  const dCre = k.alloc(runs * H * N);
+  k.mmTN(dCre, dyt, c.hRe, H, R, N, false, runs);
+  const dCim = k.alloc(runs * H * N);
+  k.mmTN(dCim, dyt, c.hIm, H, R, N, false, runs);
+  k.scale(dCim, dCim, -1, runs * H * N);
+  const dhRe = k.alloc(RR * N);
+  const dhIm = k.alloc(RR * N);
+  k.mm(dhRe, dyt, v.Cre, R, H, N, false, runs);
+  k.mm(dhIm, dyt, v.negCim, R, H, N, false, runs);
+  const dD = k.alloc(runs * H);
+  const tmpH = k.alloc(RR * H);
+  k.mul(tmpH, dyt, c.xp, RR * H);
+  k.sumRows(dD, tmpH, R, H, false, runs);
+  const dxp = tileRows(k, v.D, R, H, runs);
+  k.mul(dxp, dxp, dyt, RR * H);
   // h_t = lambda h_{t-1} + u_t (eq. 6). As real pairs: h_re,t = l_re h_re,t-1 - l_im h_im,t-1 + u_re,t and
   // h_im,t = l_re h_im,t-1 + l_im h_re,t-1 + u_im,t. g_t = dL/du_t = dL/dh_t (total) satisfies
   //   g_re,t = dh_re,t + l_re g_re,t+1 + l_im g_im,t+1,   g_im,t = dh_im,t - l_im g_re,t+1 + l_re g_im,t+1,
   // i.e. g_t = dh_t + conj(lambda) g_{t+1}: k.scanComplexReverse.
-  const gRe = k.alloc(R * N);
-  const gIm = k.alloc(R * N);
-  k.scanComplexReverse(gRe, gIm, dhRe, dhIm, v.lRe, v.lIm, B, T, N);
+  const gRe = k.alloc(RR * N);
+  const gIm = k.alloc(RR * N);
+  k.scanComplexReverse(gRe, gIm, dhRe, dhIm, v.lRe, v.lIm, B, T, N, runs);
   // dL/dl_re = Σ_{b,t≥1} (g_re,t h_re,t-1 + g_im,t h_im,t-1),  dL/dl_im = Σ_{b,t≥1} (g_im,t h_re,t-1 - g_re,t h_im,t-1)
   // (as one complex number: dL/dl_re + i dL/dl_im = Σ g_t conj(h_{t-1})); h_{-1} = 0 so t = 0 contributes nothing.
-  const pRe = k.alloc(R * N);
-  const pIm = k.alloc(R * N);
-  if (T > 1) {
-    const n = (T - 1) * N;
+  // One product per term over every row at once, the rows shifted by one (row t of g with row t-1 of h), then the rows
+  // at t = 0 (which paired g[b,0] with h[b-1,T-1], or with the previous run's last row) set back to 0: the same
+  // products element by element as per sequence, in 6 kernel calls instead of 6 per sequence.
+  const pRe = k.alloc(RR * N);
+  const pIm = k.alloc(RR * N);
+  if (RR > 1) {
+    const n = (RR - 1) * N;
     const tmp = k.alloc(n);
-    for (let b = 0; b < B; b++) {
-      const o = b * T * N;
-      const gr = gRe.subarray(o + N, o + T * N);
-      const gi = gIm.subarray(o + N, o + T * N);
-      const hr = c.hRe.subarray(o, o + n);
-      const hi = c.hIm.subarray(o, o + n);
-      const pr = pRe.subarray(o + N, o + T * N);
-      const pi = pIm.subarray(o + N, o + T * N);
-      k.mul(pr, gr, hr, n);
-      k.mul(tmp, gi, hi, n);
-      k.add(pr, pr, tmp, n);
-      k.mul(pi, gi, hr, n);
-      k.mul(tmp, gr, hi, n);
-      k.axpy(pi, -1, tmp, n);
+    const gr = gRe.subarray(N);
+    const gi = gIm.subarray(N);
+    const hr = c.hRe.subarray(0, n);
+    const hi = c.hIm.subarray(0, n);
+    const pr = pRe.subarray(N);
+    const pi = pIm.subarray(N);
+    k.mul(pr, gr, hr, n);
+    k.mul(tmp, gi, hi, n);
+    k.add(pr, pr, tmp, n);
+    k.mul(pi, gi, hr, n);
+    k.mul(tmp, gr, hi, n);
+    k.axpy(pi, -1, tmp, n);
+    for (let b = 0; b < runs * B; b++) {
+      pRe.fill(0, b * T * N, (b * T + 1) * N);
+      pIm.fill(0, b * T * N, (b * T + 1) * N);
     }
   }
-  const dLre = k.alloc(N);
-  const dLim = k.alloc(N);
-  k.sumRows(dLre, pRe, R, N);
-  k.sumRows(dLim, pIm, R, N);
+  const dLre = k.alloc(runs * N);
+  const dLim = k.alloc(runs * N);
+  k.sumRows(dLre, pRe, R, N, false, runs);
+  k.sumRows(dLim, pIm, R, N, false, runs);
   // dgamma_log = Σ_rows (g_re ⊙ u_re + g_im ⊙ u_im), reusing pRe, pIm.
-  k.mul(pRe, gRe, c.uRe, R * N);
-  k.mul(pIm, gIm, c.uIm, R * N);
-  k.add(pRe, pRe, pIm, R * N);
-  const dGammaLog = k.alloc(N);
-  k.sumRows(dGammaLog, pRe, R, N);
+  k.mul(pRe, gRe, c.uRe, RR * N);
+  k.mul(pIm, gIm, c.uIm, RR * N);
+  k.add(pRe, pRe, pIm, RR * N);
+  const dGammaLog = k.alloc(runs * N);
+  k.sumRows(dGammaLog, pRe, R, N, false, runs);
   // d(B x') = g ⊙ gamma; dB = d(B x')ᵀ x', dx' += d(B x') B.
-  const gam = tileRows(k, v.gamma, R, N);
-  k.mul(gRe, gRe, gam, R * N);
-  k.mul(gIm, gIm, gam, R * N);
-  const dBre = k.alloc(N * H);
-  const dBim = k.alloc(N * H);
-  k.mmTN(dBre, gRe, c.xp, N, R, H);
-  k.mmTN(dBim, gIm, c.xp, N, R, H);
-  k.mm(dxp, gRe, v.Bre, R, N, H, true);
-  k.mm(dxp, gIm, v.Bim, R, N, H, true);
+  const gam = tileRows(k, v.gamma, R, N, runs);
+  k.mul(gRe, gRe, gam, RR * N);
+  k.mul(gIm, gIm, gam, RR * N);
+  const dBre = k.alloc(runs * N * H);
+  const dBim = k.alloc(runs * N * H);
+  k.mmTN(dBre, gRe, c.xp, N, R, H, false, runs);
+  k.mmTN(dBim, gIm, c.xp, N, R, H, false, runs);
+  k.mm(dxp, gRe, v.Bre, R, N, H, true, runs);
+  k.mm(dxp, gIm, v.Bim, R, N, H, true, runs);
   // lambda = exp(z), z = -exp(nu_log) + i exp(theta_log) (eq. 9): with e = exp(nu_log), theta = exp(theta_log),
   //   l_re = exp(-e) cos(theta), l_im = exp(-e) sin(theta), so
   //   ∂l_re/∂nu_log = -e l_re,  ∂l_im/∂nu_log = -e l_im,  ∂l_re/∂theta_log = -theta l_im,  ∂l_im/∂theta_log = theta l_re:
   //   dnu_log = -e (dl_re l_re + dl_im l_im),  dtheta_log = theta (dl_im l_re - dl_re l_im).
   // theta_log = -inf (real lambda) gives theta = 0 and dtheta_log = 0; nu_log = +inf gives e = inf and lambda = 0,
   // whose true limit is dnu_log = 0: both are written as exact zeros instead of 0·inf = NaN (or -0).
-  const dNu = k.alloc(N);
-  const dTheta = k.alloc(N);
-  for (let i = 0; i < N; i++) {
+  const dNu = k.alloc(runs * N);
+  const dTheta = k.alloc(runs * N);
+  for (let i = 0; i < runs * N; i++) {
     const lr = v.lam.re[i];
     const li = v.lam.im[i];
     const e = Math.exp(v.nuLog[i]);
@@ -406,16 +426,16 @@ function backwardCore(k: Kernels, v: Views, c: LruCache, dy: Float): Gradients {
   const grads: Record<string, Float> = {};
   let dx: Float;
   if (c.inGlu && v.WinA && v.WinB) {
-    const gi = gluBackward(k, c.inGlu, dxp, c.x, c.x, R, dIn, dIn, H);
-    dx = k.alloc(R * dIn);
-    k.mm(dx, gi.da, v.WinA, R, H, dIn);
-    k.mm(dx, gi.db, v.WinB, R, H, dIn, true);
+    const gi = gluBackward(k, c.inGlu, dxp, c.x, c.x, R, dIn, dIn, H, runs);
+    dx = k.alloc(RR * dIn);
+    k.mm(dx, gi.da, v.WinA, R, H, dIn, false, runs);
+    k.mm(dx, gi.db, v.WinB, R, H, dIn, true, runs);
     grads.W_in_a = gi.dWa;
     grads.W_in_b = gi.dWb;
   } else {
     dx = dxp;
   }
-  if (v.skip) k.mm(dx, go.db, v.Wb, R, dOut, dIn, true);
+  if (v.skip) k.mm(dx, go.db, v.Wb, R, dOut, dIn, true, runs);
   Object.assign(grads, {
     nu_log: dNu, theta_log: dTheta, gamma_log: dGammaLog, B_re: dBre, B_im: dBim, C_re: dCre, C_im: dCim, D: dD,
     W_a: go.dWa, W_b: go.dWb,
@@ -424,59 +444,66 @@ function backwardCore(k: Kernels, v: Views, c: LruCache, dy: Float): Gradients {
 }
 
 function makeFamily(name: string, variant: LruVariant, summary: string): ModelFamily<LruConfig> {
-  return {
+  const family: ModelFamily<LruConfig> = {
     name,
     summary,
     schema: lruSchema,
     dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
     widthKeys: ["d_in", "d_out"],
     shapes: (c) => shapesFor(c, variant, name),
+    runs: true,
     init(rng, c, dtype = "f64") {
       const tensors = initLru(rng, c, dtype, variant, name);
       return { family: name, config: { ...c, width: lruWidth(c, variant, name) }, tensors };
     },
     forward(p, x, k = defaultKernels(p)) {
       const c = p.config;
-      const [B, T] = seqDims(x, c.d_in, name);
+      const runs = runsOf(p, family);
+      const [B, T] = seqDims(x, c.d_in, name, runs);
       const mark = k.mark();
       try {
-        const { y } = forwardCore(k, views(k, p, variant, name), onBackend(k, x.data), B, T);
-        return resultTensor(k, [B, T, c.d_out], y);
+        const { y } = forwardCore(k, views(k, p, variant, name, runs), onBackend(k, x.data), B, T);
+        return resultTensor(k, [runs * B, T, c.d_out], y);
       } finally {
         k.release(mark);
       }
     },
     forwardCached(p, x, k) {
-      const [B, T] = seqDims(x, p.config.d_in, name);
-      const { y, cache } = forwardCore(k, views(k, p, variant, name), onBackend(k, x.data), B, T);
+      const runs = runsOf(p, family);
+      const [B, T] = seqDims(x, p.config.d_in, name, runs);
+      const { y, cache } = forwardCore(k, views(k, p, variant, name, runs), onBackend(k, x.data), B, T);
       return { y, cache: cache as unknown as Cache };
     },
-    backward: (p, cache, dy, k) => backwardCore(k, views(k, p, variant, name), cache as unknown as LruCache, dy),
+    backward: (p, cache, dy, k) => backwardCore(k, views(k, p, variant, name, runsOf(p, family)), cache as unknown as LruCache, dy),
     // stored in trained form already (eq. 9's logs); the recurrent ones get no weight decay (App. B.1)
     trained: () => ({ reparams: {}, noDecay: ["nu_log", "theta_log", "gamma_log"] }),
     initState: (p, B) => {
       const dtype = paramsDtype(p);
-      return { h_re: allocFloat(dtype, B * p.config.hidden), h_im: allocFloat(dtype, B * p.config.hidden) };
+      const n = runsOf(p, family) * B * p.config.hidden;
+      return { h_re: allocFloat(dtype, n), h_im: allocFloat(dtype, n) };
     },
     step(p, s, x, k = defaultKernels(p)) {
       const c = p.config;
-      const B = stepDims(x, c.d_in, name);
+      const runs = runsOf(p, family);
+      const B = stepDims(x, c.d_in, name, runs);
       const N = c.hidden;
-      if (!s.h_re || !s.h_im || s.h_re.length !== B * N || s.h_im.length !== B * N) {
-        throw new Error(`${name}: state must hold h_re and h_im of shape [${B}, ${N}] (B = ${B} from x_t)`);
+      const rows = runs * B;
+      if (!s.h_re || !s.h_im || s.h_re.length !== rows * N || s.h_im.length !== rows * N) {
+        throw new Error(`${name}: state must hold h_re and h_im of shape [${rows}, ${N}] (B = ${rows} from x_t)`);
       }
       const mark = k.mark();
       try {
-        const v = views(k, p, variant, name);
+        const v = views(k, p, variant, name, runs);
         const r = forwardCore(k, v, onBackend(k, x.data), B, 1, onBackend(k, s.h_re), onBackend(k, s.h_im));
-        const y = resultTensor(k, [B, c.d_out], r.y);
-        const state = { h_re: resultTensor(k, [B, N], r.cache.hRe).data, h_im: resultTensor(k, [B, N], r.cache.hIm).data };
+        const y = resultTensor(k, [rows, c.d_out], r.y);
+        const state = { h_re: resultTensor(k, [rows, N], r.cache.hRe).data, h_im: resultTensor(k, [rows, N], r.cache.hIm).data };
         return { state, y };
       } finally {
         k.release(mark);
       }
     },
   };
+  return family;
 }
 
 /** LRU Out (eqs. 6-9): h_t = lambda ⊙ h_{t-1} + gamma ⊙ (B x_t), y_t = GLU(Re(C h_t) + D ⊙ x_t); H = d_in. */

@@ -12,16 +12,18 @@
  * b_ih + b_hh sum to one b here. The cell sees x_t itself (no appended 1: it has biases).
  * A bias may be ±Infinity (Table 4 uses b_f = +inf, so f = σ(+inf) = 1 exactly and c_t accumulates); the
  * pre-activation is then ±inf and σ/tanh saturate exactly.
+ * Run groups (Params.runs = R): one kernel call per step for all R runs (gate-cell.ts: run-major products, step-major
+ * recurrence), every run's numbers bit for bit those it gets alone.
  */
 import type { Schema } from "../config.ts";
 import { int } from "../config.ts";
 import type { Kernels } from "../kernels/types.ts";
 import type { Float } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
-import { defaultKernels, onBackend, paramsDtype, resultTensor, seqDims, stepDims } from "./common.ts";
+import { defaultKernels, onBackend, paramsDtype, resultTensor, runsOf, seqDims, stepDims } from "./common.ts";
 import type { Cache, Gradients, ModelFamily, Params } from "./types.ts";
 import type { CellViews } from "./gate-cell.ts";
-import { cellInit, cellShapes, cellViews, cellWeightGrads, inputProjections, onesOf, sigmoidPrime, tanhPrime, toBatchMajor, toTimeMajor } from "./gate-cell.ts";
+import { cellInit, cellShapes, cellViews, cellWeightGrads, inputProjections, onesOf, regroup, sigmoidPrime, tanhPrime, toBatchMajor, toTimeMajor } from "./gate-cell.ts";
 
 /** Config of one LSTM layer (eqs. 10-15) with a linear readout: x_t [d_in] -> h_t, c_t [hidden] -> y_t [d_out]. */
 export interface LstmConfig {
@@ -50,15 +52,15 @@ const views = (k: Kernels, p: Params<LstmConfig>): Views => cellViews(k, p, GATE
 
 
 /**
- * One step of eqs. 10-15 for B rows: a[q] [B, N] holds U_q x_t + b_q on entry and the gate activations f_t, c̃_t,
- * g_t, o_t on exit; reads h_{t-1}, c_{t-1} [B, N] and writes h_t, c_t and tanh(c_t) [B, N]. hOut may alias hPrev and
- * cOut may alias cPrev; tc must alias nothing else.
+ * One step of eqs. 10-15 for B rows per run: a[q] [runs, B, N] holds U_q x_t + b_q on entry and the gate activations
+ * f_t, c̃_t, g_t, o_t on exit; reads h_{t-1}, c_{t-1} [runs, B, N] and writes h_t, c_t and tanh(c_t) [runs, B, N].
+ * hOut may alias hPrev and cOut may alias cPrev; tc must alias nothing else.
  */
 function cell(
-  k: Kernels, v: Views, a: Record<Gate, Float>, hPrev: Float, cPrev: Float, hOut: Float, cOut: Float, tc: Float, B: number,
+  k: Kernels, v: Views, a: Record<Gate, Float>, hPrev: Float, cPrev: Float, hOut: Float, cOut: Float, tc: Float, B: number, runs: number,
 ): void {
-  const n = B * v.N;
-  for (const q of GATES) k.mmNT(a[q], hPrev, v.V[q], B, v.N, v.N, true); // + V_q h_{t-1} (all gates before h changes)
+  const n = runs * B * v.N;
+  for (const q of GATES) k.mmNT(a[q], hPrev, v.V[q], B, v.N, v.N, true, runs); // + V_q h_{t-1} (all gates before h changes)
   k.sigmoid(a.f, a.f, n); // f_t       (10)
   k.tanh(a.c, a.c, n); // c̃_t          (11)
   k.sigmoid(a.g, a.g, n); // g_t       (12)
@@ -75,11 +77,14 @@ function cell(
 /**
  * Activations of one training forward, time-major: row t·B + b is sequence b at step t+1. act[q] [T·B, N] are the
  * gates f, c̃, g, o; Hs, Cs [(T+1)·B, N] hold h_0 = c_0 = 0 in block 0 and h_t, c_t in block t; tanhC [T·B, N].
+ * With runs = R: xT and H (h_1..h_T) run-major [R, T·B, ·], the rest step-major (rows t·R·B + r·B + b).
  */
 interface LstmCache {
   B: number;
   T: number;
+  runs: number;
   xT: Float;
+  H: Float;
   act: Record<Gate, Float>;
   Hs: Float;
   Cs: Float;
@@ -91,27 +96,30 @@ interface LstmCache {
  * forwardCached): P_q = x U_qᵀ + b_q for all T·B rows at once, then per step the cell; y = H readoutᵀ [B·T, d_out]
  * (batch-major, like x).
  */
-function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number): { y: Float; cache: LstmCache } {
+function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number, runs: number): { y: Float; cache: LstmCache } {
   const { N, dIn, dOut } = v;
   const R = B * T;
-  const S = B * N; // one time step's block
-  const xT = k.alloc(R * dIn);
-  toTimeMajor(xT, x, B, T, dIn);
-  const act = inputProjections(k, v, GATES, xT, R); // pre-activations, turned into activations step by step
-  const Hs = k.alloc(R * N + S);
-  const Cs = k.alloc(R * N + S);
-  const tanhC = k.alloc(R * N);
+  const S = runs * B * N; // one time step's block (every run's)
+  const xT = k.alloc(runs * R * dIn);
+  toTimeMajor(xT, x, B, T, dIn, runs);
+  const P = inputProjections(k, v, GATES, xT, R, runs); // pre-activations, turned into activations step by step
+  const act = {} as Record<Gate, Float>;
+  for (const q of GATES) act[q] = regroup(k, P[q], runs, T, B * N); // step-major
+  const Hs = k.alloc(T * S + S);
+  const Cs = k.alloc(T * S + S);
+  const tanhC = k.alloc(T * S);
   const blk = (buf: Float, t: number): Float => buf.subarray(t * S, (t + 1) * S);
   const a = {} as Record<Gate, Float>;
   for (let t = 0; t < T; t++) {
     for (const q of GATES) a[q] = blk(act[q], t);
-    cell(k, v, a, blk(Hs, t), blk(Cs, t), blk(Hs, t + 1), blk(Cs, t + 1), blk(tanhC, t), B);
+    cell(k, v, a, blk(Hs, t), blk(Cs, t), blk(Hs, t + 1), blk(Cs, t + 1), blk(tanhC, t), B, runs);
   }
-  const yT = k.alloc(R * dOut);
-  k.mmNT(yT, Hs.subarray(S), v.readout, R, N, dOut); // y_t = readout h_t
-  const y = k.alloc(R * dOut);
-  toBatchMajor(y, yT, B, T, dOut);
-  return { y, cache: { B, T, xT, act, Hs, Cs, tanhC } };
+  const H = regroup(k, Hs.subarray(S), T, runs, B * N); // run-major h_1..h_T
+  const yT = k.alloc(runs * R * dOut);
+  k.mmNT(yT, H, v.readout, R, N, dOut, false, runs); // y_t = readout h_t
+  const y = k.alloc(runs * R * dOut);
+  toBatchMajor(y, yT, B, T, dOut, runs);
+  return { y, cache: { B, T, runs, xT, H, act, Hs, Cs, tanhC } };
 }
 
 /**
@@ -123,20 +131,19 @@ function forwardCore(k: Kernels, v: Views, x: Float, B: number, T: number): { y:
  * σ' = s(1 - s) is exactly 0 where a bias is ±inf, so those gradients are 0 and nothing becomes NaN.
  */
 function backwardCore(k: Kernels, v: Views, c: LstmCache, dy: Float): Gradients {
-  const { B, T, xT, act, Hs, Cs, tanhC } = c;
+  const { B, T, runs, xT, H, act, Hs, Cs, tanhC } = c;
   const { N, dIn, dOut } = v;
   const R = B * T;
-  const S = B * N;
-  const n = R * N;
-  const H = Hs.subarray(S); // h_t, t = 1..T
-  const Hprev = Hs.subarray(0, n); // h_{t-1}
-  const Cprev = Cs.subarray(0, n); // c_{t-1}
-  const dyT = k.alloc(R * dOut);
-  toTimeMajor(dyT, dy, B, T, dOut);
-  const dReadout = k.alloc(dOut * N);
-  k.mmTN(dReadout, dyT, H, dOut, R, N); // dreadout = dyᵀ H
-  const dH = k.alloc(n);
-  k.mm(dH, dyT, v.readout, R, dOut, N); // dL/dh_t through y_t only
+  const S = runs * B * N;
+  const n = runs * R * N; // every run's rows
+  const Cprev = Cs.subarray(0, n); // c_{t-1} (step-major)
+  const dyT = k.alloc(runs * R * dOut);
+  toTimeMajor(dyT, dy, B, T, dOut, runs);
+  const dReadout = k.alloc(runs * dOut * N);
+  k.mmTN(dReadout, dyT, H, dOut, R, N, false, runs); // dreadout = dyᵀ H
+  const dHr = k.alloc(n);
+  k.mm(dHr, dyT, v.readout, R, dOut, N, false, runs); // dL/dh_t through y_t only
+  const dH = regroup(k, dHr, runs, T, B * N); // step-major
   // Local derivative factors for all rows at once (they do not depend on the recurrence).
   const ones = onesOf(k, n);
   const Ko = k.alloc(n); // tanh(c_t) ⊙ σ'(o)
@@ -172,13 +179,16 @@ function backwardCore(k: Kernels, v: Views, c: LstmCache, dy: Float): Gradients 
     k.mul(blk(dA.c, t), dc, blk(Kct, t), S);
     if (t === 0) break; // h_0 = c_0 = 0 are constants
     k.mul(dcRec, dc, blk(act.f, t), S); // dL/dc_{t-1} through c_t
-    GATES.forEach((q, i) => k.mm(dhRec, blk(dA[q], t), v.V[q], B, N, N, i > 0)); // dL/dh_{t-1} through the gates
+    GATES.forEach((q, i) => k.mm(dhRec, blk(dA[q], t), v.V[q], B, N, N, i > 0, runs)); // dL/dh_{t-1} through the gates
   }
-  // Weight and input gradients over all T·B rows.
+  // Weight and input gradients over all T·B rows of each run (run-major).
   const grads: Record<string, Float> = { readout: dReadout };
-  const dxT = cellWeightGrads(k, v, GATES, dA, xT, () => Hprev, R, grads);
-  const dx = k.alloc(R * dIn);
-  toBatchMajor(dx, dxT, B, T, dIn);
+  const dAr = {} as Record<Gate, Float>;
+  for (const q of GATES) dAr[q] = regroup(k, dA[q], T, runs, B * N);
+  const Hprev = regroup(k, Hs.subarray(0, n), T, runs, B * N); // h_{t-1}
+  const dxT = cellWeightGrads(k, v, GATES, dAr, xT, () => Hprev, R, grads, runs);
+  const dx = k.alloc(runs * R * dIn);
+  toBatchMajor(dx, dxT, B, T, dIn, runs);
   return { grads, dx };
 }
 
@@ -190,6 +200,7 @@ function backwardCore(k: Kernels, v: Views, c: LstmCache, dy: Float): Gradients 
  */
 export const lstm: ModelFamily<LstmConfig> = {
   name: "lstm",
+  runs: true,
   summary: "LSTM layer of App. A.2 (eqs. 10-15: gates f, g, o, candidate c̃) with a linear readout",
   schema: lstmSchema,
   dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
@@ -197,43 +208,48 @@ export const lstm: ModelFamily<LstmConfig> = {
   shapes: shapesFor,
   init: (rng, c, dtype = "f64") => ({ family: "lstm", config: { ...c }, tensors: cellInit(rng, GATES, c, dtype, (q) => (q === "f" ? 1 : 0)) }),
   forward(p, x, k = defaultKernels(p)) {
-    const [B, T] = seqDims(x, p.config.d_in, "lstm");
+    const runs = runsOf(p, lstm);
+    const [B, T] = seqDims(x, p.config.d_in, "lstm", runs);
     const mark = k.mark();
     try {
-      const { y } = forwardCore(k, views(k, p), x.data, B, T);
-      return resultTensor(k, [B, T, p.config.d_out], y);
+      const { y } = forwardCore(k, views(k, p), x.data, B, T, runs);
+      return resultTensor(k, [runs * B, T, p.config.d_out], y);
     } finally {
       k.release(mark);
     }
   },
   forwardCached(p, x, k) {
-    const [B, T] = seqDims(x, p.config.d_in, "lstm");
-    const { y, cache } = forwardCore(k, views(k, p), x.data, B, T);
+    const runs = runsOf(p, lstm);
+    const [B, T] = seqDims(x, p.config.d_in, "lstm", runs);
+    const { y, cache } = forwardCore(k, views(k, p), x.data, B, T, runs);
     return { y, cache: cache as unknown as Cache };
   },
   backward: (p, cache, dy, k) => backwardCore(k, views(k, p), cache as unknown as LstmCache, dy),
   initState(p, B) {
     const dt = paramsDtype(p);
-    return { h: allocFloat(dt, B * p.config.hidden), c: allocFloat(dt, B * p.config.hidden) };
+    const n = runsOf(p, lstm) * B * p.config.hidden;
+    return { h: allocFloat(dt, n), c: allocFloat(dt, n) };
   },
   step(p, state, x, k = defaultKernels(p)) {
     const cfg = p.config;
-    const B = stepDims(x, cfg.d_in, "lstm");
+    const runs = runsOf(p, lstm);
+    const B = stepDims(x, cfg.d_in, "lstm", runs);
     const mark = k.mark();
     try {
       const v = views(k, p);
       const N = v.N;
-      const a = inputProjections(k, v, GATES, onBackend(k, x.data), B); // U_q x_t + b_q, the step's pre-activation
-      const h = k.alloc(B * N);
-      const c = k.alloc(B * N);
-      h.set(state.h.subarray(0, B * N));
-      c.set(state.c.subarray(0, B * N));
-      cell(k, v, a, h, c, h, c, k.alloc(B * N), B); // in place: h, c become h_t, c_t
-      const y = k.alloc(B * v.dOut);
-      k.mmNT(y, h, v.readout, B, N, v.dOut);
+      const rows = runs * B;
+      const a = inputProjections(k, v, GATES, onBackend(k, x.data), B, runs); // U_q x_t + b_q, the step's pre-activation
+      const h = k.alloc(rows * N);
+      const c = k.alloc(rows * N);
+      h.set(state.h.subarray(0, rows * N));
+      c.set(state.c.subarray(0, rows * N));
+      cell(k, v, a, h, c, h, c, k.alloc(rows * N), B, runs); // in place: h, c become h_t, c_t
+      const y = k.alloc(rows * v.dOut);
+      k.mmNT(y, h, v.readout, B, N, v.dOut, false, runs);
       return {
-        state: { h: resultTensor(k, [B, N], h).data, c: resultTensor(k, [B, N], c).data },
-        y: resultTensor(k, [B, cfg.d_out], y),
+        state: { h: resultTensor(k, [rows, N], h).data, c: resultTensor(k, [rows, N], c).data },
+        y: resultTensor(k, [rows, cfg.d_out], y),
       };
     } finally {
       k.release(mark);

@@ -5,9 +5,10 @@
  * Layout: every model tensor, its trained form, gradient and AdamW moments is one buffer [R, numel] (run r's slice at
  * r·numel), so a family's kernels see R problems back to back. A step draws each run's inputs from its own data
  * stream (Task.inputs), then for each shard of the batch (the shard count a run alone uses, shardCount with the
- * run's threads) fills each run's targets from its own teacher (Task.targets), gathers the shard's rows of every run
- * into [R·Bs, T, d_in], runs forward, the loss (loss.ts, per run over the run's rows) and backward once for the group,
- * and sums the shards' gradients in shard order. Per run: the family's chain rule, AdamW with the run's own lr
+ * run's threads) fills each run's targets from its own teacher (Task.targets), gathers the shard's rows of the runs
+ * into [R·Bs, T, d_in], runs forward, the loss (loss.ts, per run over the run's rows) and backward once for all of them
+ * (or per chunk of runs when R runs' activations would not fit in SHARD_BYTES of cache), and sums the shards'
+ * gradients in shard order. Per run: the family's chain rule, AdamW with the run's own lr
  * schedule, weight decay and epsilon (adamwUpdate on the run's views), the model tensors from their trained form.
  * Every run computes exactly what it computes alone (same draws, shards, kernel build and summation order): tested
  * bit for bit against createTrainer. One thread: the shards of a group run on the calling thread.
@@ -28,7 +29,7 @@ import { checkGroup, GroupDivergedError } from "./group.ts";
 import type { RunStart, TrainConfig } from "./loop.ts";
 import { adamConfig, startRun } from "./loop.ts";
 import { lossFromSse, mseLoss, shardLoss } from "./loss.ts";
-import { shardBounds, shardCount } from "./shards.ts";
+import { SHARD_BYTES, shardBounds, shardCount } from "./shards.ts";
 
 /**
  * A batched GroupTrainer for `cfgs` (equal groupKey; a family with `runs`), on the trainer build of `kernels`
@@ -99,18 +100,21 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
     for (const [name, re] of Object.entries(form.reparams)) re.fromTrained(tensors[name].data, trainable[re.name]);
   };
   syncModel();
-  const runParams = (r: number): Params => {
+  /** Runs [r0, r1) of the group as one Params (views into the group's buffers). */
+  const runsParams = (r0: number, r1: number): Params => {
     const ts: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(tensors)) {
       const n = numel(t.shape);
-      ts[name] = { shape: t.shape, data: t.data.subarray(r * n, (r + 1) * n) };
+      ts[name] = { shape: t.shape, data: t.data.subarray(r0 * n, r1 * n) };
     }
-    return { family: family.name, config, tensors: ts };
+    return { family: family.name, config, tensors: ts, runs: r1 - r0 };
   };
+  const runParams = (r: number): Params => ({ ...runsParams(r, r + 1), runs: undefined });
 
   // the step's buffers: every run's batch, the shards' gradients (model tensor names, [R, numel] each)
   const rowFloats = family.cachedFloatsPerRow?.(config) ?? 0;
   const shards = shardCount(cfg.threads, B, T * rowFloats * 4);
+  const chunkRuns = rowFloats ? Math.max(1, Math.floor(SHARD_BYTES / (Math.ceil(B / shards) * T * rowFloats * 4))) : R;
   const names = Object.keys(tensors);
   const gradLen = (name: string) => R * numel(tensors[name].shape);
   const gShard = Array.from({ length: shards }, () => Object.fromEntries(names.map((name) => [name, k.alloc(gradLen(name))])) as Record<string, Float>);
@@ -143,30 +147,37 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
         for (let s = 0; s < shards; s++) {
           const [b0, b1] = shardBounds(B, shards, s);
           const Bs = b1 - b0;
-          const mark = k.mark();
-          try {
-            const xs = k.allocUninit(R * Bs * T * dIn);
-            for (let r = 0; r < R; r++) {
-              const xr = xAll.subarray(r * B * T * dIn, (r + 1) * B * T * dIn);
-              const tr = tAll.subarray(r * B * T * dOut, (r + 1) * B * T * dOut);
-              task.targets(cfgs[r].task_config, starts[r].setup, xr, tr, b0, b1);
-              xs.set(xr.subarray(b0 * T * dIn, b1 * T * dIn), r * Bs * T * dIn);
+          for (let r = 0; r < R; r++) {
+            const xr = xAll.subarray(r * B * T * dIn, (r + 1) * B * T * dIn);
+            task.targets(cfgs[r].task_config, starts[r].setup, xr, tAll.subarray(r * B * T * dOut, (r + 1) * B * T * dOut), b0, b1);
+          }
+          // the shard's runs in chunks whose activations stay in cache (a run's numbers do not depend on its chunk)
+          for (let r0 = 0; r0 < R; r0 += chunkRuns) {
+            const r1 = Math.min(R, r0 + chunkRuns);
+            const Rc = r1 - r0;
+            const mark = k.mark();
+            try {
+              const xs = k.allocUninit(Rc * Bs * T * dIn);
+              for (let r = r0; r < r1; r++) xs.set(xAll.subarray((r * B + b0) * T * dIn, (r * B + b1) * T * dIn), (r - r0) * Bs * T * dIn);
+              const p = runsParams(r0, r1);
+              const { y, cache } = family.forwardCached!(p, { shape: [Rc * Bs, T, dIn], data: xs }, k);
+              const dy = k.alloc(y.length);
+              const per = Bs * T * dOut;
+              for (let r = r0; r < r1; r++) {
+                const target = tAll.subarray(r * B * T * dOut + b0 * S * dOut, r * B * T * dOut + b1 * S * dOut);
+                const q = r - r0;
+                sse[s * R + r] = shardLoss(y.subarray(q * per, (q + 1) * per), target, scored, Bs, T, dOut, n, dy.subarray(q * per, (q + 1) * per));
+              }
+              const { grads } = family.backward!(p, cache, dy, k);
+              for (const name of names) {
+                const g = grads[name];
+                const len = numel(tensors[name].shape);
+                if (!g || g.length !== Rc * len) throw new Error(`${family.name} backward: gradient "${name}" is missing or has the wrong size`);
+                gShard[s][name].set(g, r0 * len);
+              }
+            } finally {
+              k.release(mark);
             }
-            const { y, cache } = family.forwardCached!(params, { shape: [R * Bs, T, dIn], data: xs }, k);
-            const dy = k.alloc(y.length);
-            const per = Bs * T * dOut;
-            for (let r = 0; r < R; r++) {
-              const target = tAll.subarray(r * B * T * dOut + b0 * S * dOut, r * B * T * dOut + b1 * S * dOut);
-              sse[s * R + r] = shardLoss(y.subarray(r * per, (r + 1) * per), target, scored, Bs, T, dOut, n, dy.subarray(r * per, (r + 1) * per));
-            }
-            const { grads } = family.backward!(params, cache, dy, k);
-            for (const name of names) {
-              const g = grads[name];
-              if (!g || g.length !== gradLen(name)) throw new Error(`${family.name} backward: gradient "${name}" is missing or has the wrong size`);
-              gShard[s][name].set(g);
-            }
-          } finally {
-            k.release(mark);
           }
         }
         const sum = gShard[0];
