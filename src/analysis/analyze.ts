@@ -399,7 +399,10 @@ const e = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "-" :
 /** Lines of the canonical form for `formatReport`: counts, rows per factorisation, error, dropped parts with their costs. */
 export function formatCompressed(c: CompressedSummary, d: number): string[] {
   const rc = c.row_counts;
-  const alt = (Object.keys(rc) as RowFactorisation[]).filter((k) => rc[k] !== null).map((k) => `${k} ${rc[k]}`).join(", ");
+  const alt = (Object.keys(rc) as RowFactorisation[])
+    .filter((k) => rc[k] !== null)
+    .map((k) => `${k} ${rc[k]}${(c.row_costs[k] ?? 0) > 1e-12 ? ` (truncation costs ${e(c.row_costs[k]!)})` : ""}`)
+    .join(", ");
   const lines = [
     `canonical form (derived from the weights, not retrained): ${c.memory_neurons} memory neurons (sums of x_a x_b), ${c.forget_neurons} query neurons (x_c), ` +
       `${c.output_gating_rows} output-gating rows (${c.row_factorisation} factorisation; rows needed by each: ${alt || "-"}; at least ${c.rows_lower_bound}); ` +

@@ -13,7 +13,8 @@
  * factorisation of C: slice-wise SVDs (per query neuron, per output or per memory neuron; per query <= d·d_out rows)
  * or through symmetric rank-one matrices (`symmetricFactors`: d(d+1)/2 rows for attention, the lower bound). Everything else is dropped, each part with the output error its removal alone costs: lambda
  * rounding, neurons outside memory/forget, memory x memory and forget x forget terms, degree 0/1 memory sums
- * (sum 1, sum x_a) and degree 0/2 forget monomials, unused basis elements and the rows' factorisation residual.
+ * (sum 1, sum x_a) and degree 0/2 forget monomials, unused basis elements and the rows' factorisation residual. A
+ * neuron outside both lambda tolerances is taken as memory, as forget or dropped, whichever keeps the outputs closest.
  */
 import { lstsq, svd } from "../linalg.ts";
 import type { GatedRnnConfig } from "../models/gated-rnn.ts";
@@ -70,6 +71,11 @@ export interface CompressOptions {
   lambdaTolerance?: number;
   /** A basis element whose contribution is <= this (relative to max|y_student|) is unused. Default 1e-10. */
   unusedTolerance?: number;
+  /**
+   * Neurons outside both lambda tolerances: true (default) = each becomes memory (lambda -> 1), forget (lambda -> 0)
+   * or is dropped, whichever keeps the outputs closest (greedy, two passes); false = all dropped.
+   */
+  assignOther?: boolean;
 }
 
 /** Index of the pair (i, j), i <= j < D, in the row-major upper triangle (P = D(D+1)/2 pairs). */
@@ -271,7 +277,7 @@ function rebuild(f: Factors, n: [number, number, number]): Float64Array {
  * y = sum_r c_r(Z) F_r z with F_r = sum_p C[:, p, :] w_r[p] [d_out, nQ], and each rank-1 term of F_r is one row. For
  * attention, y = W_V (sum x xᵀ) M x, F for v vᵀ is (W_V v)(Mᵀ v)ᵀ: rank 1, so |U| = d(d+1)/2 rows, the lower bound.
  */
-function symmetricFactors(C: Float64Array, n: [number, number, number], mem: [number, number][], scale: number, rtol: number): Factors {
+function symmetricFactors(C: Float64Array, n: [number, number, number], mem: [number, number][], scale: number, rtol: number, maxRank = Infinity): Factors {
   const [n0, n1, n2] = n;
   const at = new Map(mem.map(([a, b], i) => [`${a},${b}`, i]));
   const cols: { u: number[]; a: number[]; b: number[] }[] = [];
@@ -291,7 +297,7 @@ function symmetricFactors(C: Float64Array, n: [number, number, number], mem: [nu
     for (let o = 0; o < n0; o++) for (let p = 0; p < n1; p++) if (w[p] !== 0) for (let c = 0; c < n2; c++) F[o * n2 + c] += w[p] * C[(o * n1 + p) * n2 + c];
     const { U, S, V } = svd(F, n0, n2);
     const r = Math.min(n0, n2);
-    for (let k = 0; k < r; k++) {
+    for (let k = 0; k < Math.min(r, maxRank); k++) {
       if (!(S[k] > rtol * scale)) continue;
       cols.push({ u: Array.from({ length: n0 }, (_, o) => S[k] * U[o * r + k]), a: Array.from(read), b: Array.from({ length: n2 }, (_, c) => V[c * r + k]) });
     }
@@ -303,7 +309,8 @@ function symmetricFactors(C: Float64Array, n: [number, number, number], mem: [nu
  * Canonical form of gated-RNN parameters p (float64; usually the pruned student) against the outputs yStudent of the
  * student on x [B, T, d] at the `scored` positions ([B, T, d_out], zeros elsewhere): file comment. The rows come from
  * the factorisation with the fewest rows whose truncation costs at most max(1e-12, 10% of the error of the exact-row
- * form): per-query / per-output / per-memory slice SVDs (exact) or symmetric rank-one (exact for attention).
+ * form): per-query / per-output / per-memory slice SVDs (exact) or symmetric rank-one (exact for attention; also
+ * tried with one row per direction, row_counts / row_costs then give that truncation).
  */
 export function compressGatedRnn(p: P, x: Tensor, scored: readonly number[], yStudent: ArrayLike<number>, opts: CompressOptions = {}): CompressedModel {
   const lamTol = opts.lambdaTolerance ?? 1e-2;
@@ -315,19 +322,61 @@ export function compressGatedRnn(p: P, x: Tensor, scored: readonly number[], ySt
   const yScale = maxAbs(yStudent) || 1;
   const cost = (y: ArrayLike<number>) => maxAbs(y) / yScale;
   const groups: NeuronGroup[] = neuronGroups(p.tensors.lambda.data, lamTol);
+  const outside = groups.flatMap((g, n) => (g === "other" ? [n] : []));
+  const lam = p.tensors.lambda.data;
+  // a neuron outside both groups becomes memory (lambda -> 1), forget (lambda -> 0) or is dropped: whichever keeps the
+  // outputs closest to the student's, greedily, one neuron at a time (two passes)
+  const roundedWith = (gs: readonly NeuronGroup[]): P => {
+    const zeroCols = gs.flatMap((gg, n) => (gg === "other" ? [n] : []));
+    const t = p.tensors;
+    let outX = t.out_x, outM = t.out_m;
+    if (zeroCols.length) {
+      const M = p.config.output_gating;
+      const ox = Float64Array.from(t.out_x.data), om = Float64Array.from(t.out_m.data);
+      for (let r = 0; r < M; r++) for (const n of zeroCols) ox[r * N + n] = om[r * N + n] = 0;
+      outX = { shape: t.out_x.shape, data: ox };
+      outM = { shape: t.out_m.shape, data: om };
+    }
+    return { ...p, tensors: { ...t, out_x: outX, out_m: outM, lambda: { shape: [N], data: Float64Array.from(lam, (l, n) => (gs[n] === "memory" ? 1 : gs[n] === "forget" ? 0 : l)) } } };
+  };
+  if (outside.length > 0 && (opts.assignOther ?? true)) {
+    let bestErr = relError(gatedRnnOutputsAt(roundedWith(groups), x, scored), yStudent);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const n of outside) {
+        for (const role of ["memory", "forget", "other"] as const) {
+          if (role === groups[n]) continue;
+          const trial = [...groups];
+          trial[n] = role;
+          const err = relError(gatedRnnOutputsAt(roundedWith(trial), x, scored), yStudent);
+          if (err < bestErr) {
+            bestErr = err;
+            groups[n] = role;
+          }
+        }
+      }
+    }
+  }
   const memory = groups.flatMap((g, n) => (g === "memory" ? [n] : []));
   const forget = groups.flatMap((g, n) => (g === "forget" ? [n] : []));
   const other = groups.flatMap((g, n) => (g === "other" ? [n] : []));
+  const toMem = outside.filter((n) => groups[n] === "memory"), toForget = outside.filter((n) => groups[n] === "forget");
   const dropped: DroppedPart[] = [];
 
   // 1. lambda rounded to exactly 1 (memory) and 0 (forget)
-  const rounded: P = { ...p, tensors: { ...p.tensors, lambda: { shape: [N], data: Float64Array.from(p.tensors.lambda.data, (l, n) => (groups[n] === "memory" ? 1 : groups[n] === "forget" ? 0 : l)) } } };
+  const rounded: P = { ...p, tensors: { ...p.tensors, lambda: { shape: [N], data: Float64Array.from(lam, (l, n) => (groups[n] === "memory" ? 1 : groups[n] === "forget" ? 0 : l)) } } };
   const yP = gatedRnnOutputsAt(p, x, scored);
   const yRounded = gatedRnnOutputsAt(rounded, x, scored);
   const dy = new Float64Array(yP.length);
   for (let k = 0; k < dy.length; k++) dy[k] = yRounded[k] - yP[k];
-  const maxDev = (sel: readonly number[], target: number) => sel.reduce((s, n) => Math.max(s, Math.abs(p.tensors.lambda.data[n] - target)), 0);
-  dropped.push({ part: "lambda rounding", what: `memory lambda -> 1 (max |lambda - 1| ${maxDev(memory, 1).toExponential(1)}), forget lambda -> 0 (max ${maxDev(forget, 0).toExponential(1)})`, cost: cost(dy) });
+  const lamList = (sel: readonly number[]) => sel.map((n) => lam[n].toFixed(3)).join(", ");
+  const maxDev = (sel: readonly number[], target: number) => sel.reduce((s, n) => Math.max(s, Math.abs(lam[n] - target)), 0);
+  dropped.push({
+    part: "lambda rounding",
+    what: `memory lambda -> 1 (max |lambda - 1| ${maxDev(memory, 1).toExponential(1)}), forget lambda -> 0 (max ${maxDev(forget, 0).toExponential(1)})` +
+      (toMem.length ? `; ${toMem.length} neuron(s) outside the lambda tolerance taken as memory (lambda ${lamList(toMem)})` : "") +
+      (toForget.length ? `; ${toForget.length} taken as forget (lambda ${lamList(toForget)})` : ""),
+    cost: cost(dy),
+  });
 
   // 2. hidden-state products: other neurons, memory x memory, forget x forget (states of the rounded model)
   const K = outputKernels(rounded);
@@ -348,7 +397,7 @@ export function compressGatedRnn(p: P, x: Tensor, scored: readonly number[], ySt
     return y;
   };
   const g = (n: number) => groups[n];
-  dropped.push({ part: "other neurons", what: `${other.length} neuron(s) with lambda neither ~1 nor ~0, every product they enter`, cost: cost(kernelPart((a, b) => g(a) === "other" || g(b) === "other")) });
+  dropped.push({ part: "other neurons", what: `${other.length} neuron(s) with lambda neither ~1 nor ~0 dropped${other.length ? ` (lambda ${lamList(other)})` : ""}, every product they enter`, cost: cost(kernelPart((a, b) => g(a) === "other" || g(b) === "other")) });
   dropped.push({ part: "memory x memory", what: "output-gating products of two memory neurons", cost: cost(kernelPart((a, b) => g(a) === "memory" && g(b) === "memory")) });
   dropped.push({ part: "forget x forget", what: "output-gating products of two forget neurons", cost: cost(kernelPart((a, b) => g(a) === "forget" && g(b) === "forget")) });
 
@@ -425,8 +474,9 @@ export function compressGatedRnn(p: P, x: Tensor, scored: readonly number[], ySt
     const before = relError(gatedRnnOutputsAt(buildCanonical(cands[0][1]), x, scored), yStudent);
     const budget = Math.max(1e-12, 0.1 * before);
     cands.push(["symmetric", symmetricFactors(C, dims, memPairs, scale, exact)]);
-    const loose = symmetricFactors(C, dims, memPairs, scale, 1e-12 + budget);
-    if (loose.R < cands[3][1].R) cands.push(["symmetric", loose]);
+    // one row per symmetric rank-one direction (exact for attention; for a student, its truncation cost decides)
+    const rankOne = symmetricFactors(C, dims, memPairs, scale, exact, 1);
+    if (rankOne.R < cands[3][1].R) cands.push(["symmetric", rankOne]);
     let best: [RowFactorisation, Factors, number] = [cands[0][0], cands[0][1], cost0];
     for (const [k, f] of cands) {
       const c = f === cands[0][1] ? cost0 : cost(residualOutputs(f));
