@@ -48,6 +48,8 @@ export interface AnalysisOptions {
    * models trained too briefly for their unused weights to reach zero.
    */
   pruning?: "weights" | "functional";
+  /** Also count what the other pruning criterion removes (`pruning_criteria`). Default true. */
+  bothCriteria?: boolean;
   /** Derive the canonical form (`compressGatedRnn`) and score it. Default true. */
   compress?: boolean;
 }
@@ -93,6 +95,8 @@ export interface CompressedSummary {
   row_costs: Record<RowFactorisation, number | null>;
   /** No factorisation of the kept coefficients needs fewer rows (rank along the memory mode). */
   rows_lower_bound: number;
+  /** C[o][i][j] [d_out, memory, query]: coefficient of memory_basis[i]'s sum times x_t,query_basis[j] in output o (Figure 2C). */
+  coefficients: number[][][];
 }
 
 /** Everything `analyzeGatedRnn` finds; `gra analyze --json` prints it. */
@@ -113,6 +117,11 @@ export interface AnalysisReport {
   output_gating_kept: number;
   /** max|y_pruned - y| / max|y| at the scored positions of the fresh sequences. */
   pruned_output_rel_error: number;
+  /**
+   * Both pruning criteria side by side (null when `bothCriteria` is false and pruning is "weights"): dead weights
+   * (|w| <= tolerance, Section 3.1) and contribution (then units whose joint removal changes outputs <= tolerance).
+   */
+  pruning_criteria: Record<"weights" | "functional", { pruned_hidden: number; pruned_output_gating: number; output_rel_error: number }> | null;
   /** The pruning check: pruned_output_rel_error <= max(tolerance, 1e-12). */
   pruning_verified: boolean;
   memory_neurons: number;
@@ -292,11 +301,17 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
   const pruning = opts.pruning ?? analysisDefaults.pruning;
   const byWeights = pruneGatedRnn(m64, tol);
   let pr = byWeights;
-  if (pruning === "functional") {
+  let criteria: AnalysisReport["pruning_criteria"] = null;
+  if (pruning === "functional" || (opts.bothCriteria ?? true)) {
     const fp = functionalPrune(byWeights.params, y, tol, outputs, (q) => ({ h: gatedRnnStatesAt(q, batch.x, batch.scored), rows: batch.x.shape[0] * batch.scored.length }));
     const kept = (outer: number[], inner: number[]) => inner.map((i) => outer[i]);
     const keptHidden = kept(byWeights.keptHidden, fp.keptHidden), keptRows = kept(byWeights.keptRows, fp.keptRows);
-    pr = { params: fp.params, keptHidden, keptRows, prunedHidden: m64.config.hidden - keptHidden.length, prunedOutputGating: m64.config.output_gating - keptRows.length };
+    const byContribution = { params: fp.params, keptHidden, keptRows, prunedHidden: m64.config.hidden - keptHidden.length, prunedOutputGating: m64.config.output_gating - keptRows.length };
+    criteria = {
+      weights: { pruned_hidden: byWeights.prunedHidden, pruned_output_gating: byWeights.prunedOutputGating, output_rel_error: relError(outputs(byWeights.params), y) },
+      functional: { pruned_hidden: byContribution.prunedHidden, pruned_output_gating: byContribution.prunedOutputGating, output_rel_error: relError(outputs(byContribution.params), y) },
+    };
+    if (pruning === "functional") pr = byContribution;
   }
   const prunedErr = relError(outputs(pr.params), y);
   const can = canonicalize(pr.params, lamTol, tol);
@@ -329,7 +344,7 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
       memory_neurons: nM, forget_neurons: nQ, output_gating_rows: cf.output_gating_rows, max_rel_error: cf.max_rel_error,
       loss: lossOf(cf.params), polynomial_distance: NaN, kv_score: cs.kv_score, q_score: cs.q_score,
       dropped: [{ part: "pruning", what: pruning === "functional" ? `dead weights and units whose removal changes outputs <= ${tol}` : `dead neurons (weights |w| <= ${tol})`, cost: prunedErr }, ...cf.dropped],
-      memory_basis: cf.memory_basis, query_basis: cf.query_basis, row_factorisation: cf.row_factorisation, row_counts: cf.row_counts, row_costs: cf.row_costs, rows_lower_bound: cf.rows_lower_bound,
+      memory_basis: cf.memory_basis, query_basis: cf.query_basis, row_factorisation: cf.row_factorisation, row_counts: cf.row_counts, row_costs: cf.row_costs, rows_lower_bound: cf.rows_lower_bound, coefficients: cf.coefficients,
     };
   }
 
@@ -347,6 +362,7 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
     hidden_kept: pr.keptHidden.length,
     output_gating_kept: pr.keptRows.length,
     pruned_output_rel_error: prunedErr,
+    pruning_criteria: criteria,
     pruning_verified: prunedErr <= Math.max(tol, 1e-12),
     memory_neurons: counts.memory,
     forget_neurons: counts.forget,
@@ -425,6 +441,10 @@ export function formatReport(r: AnalysisReport, source = ""): string {
     `pruning (${r.pruning === "functional" ? `dead weights |w| <= ${r.tolerance}, then units whose removal changes outputs <= ${r.tolerance}` : `|w| <= ${r.tolerance}`}): ${r.pruned_hidden}/${m.hidden} hidden and ${r.pruned_output_gating}/${m.output_gating} output-gating neurons removed; ` +
       `${r.hidden_kept} + ${r.output_gating_kept} remain; output change ${e(r.pruned_output_rel_error)} (relative${r.pruning_verified ? "" : ", MORE than the tolerance: the removed weights mattered"})`,
   );
+  if (r.pruning_criteria) {
+    const { weights: w, functional: f } = r.pruning_criteria;
+    lines.push(`pruning criteria: weights |w| <= ${r.tolerance} removes ${w.pruned_hidden} hidden + ${w.pruned_output_gating} rows (output change ${e(w.output_rel_error)}); contribution (then units whose removal changes outputs <= ${r.tolerance}) removes ${f.pruned_hidden} + ${f.pruned_output_gating} (${e(f.output_rel_error)})`);
+  }
   lines.push(`neuron groups (lambda within ${r.lambda_tolerance} of 1 / 0): ${r.memory_neurons} memory, ${r.forget_neurons} forget, ${r.other_neurons} other`);
   lines.push(`output-gating rows: ${r.block_rows} in the memory x forget block structure, ${r.outside_rows} outside`);
   for (const [what, rank] of [["KV", r.kv_feature_rank], ["Q", r.q_feature_rank]] as const) {
