@@ -306,6 +306,95 @@ function symmetricFactors(C: Float64Array, n: [number, number, number], mem: [nu
 }
 
 /**
+ * Greedy role of each neuron in `outside` (groups updated in place): memory (state with lambda = 1), forget
+ * (lambda = 0) or dropped (state 0), whichever gives the smallest max |y - yStudent| / max |yStudent|, two passes, on
+ * at most 16384 scored positions (all of them by default). Incremental: with a_r = out_x[r]·h, b_r = out_m[r]·h,
+ * changing h_n by delta changes y_o by sum_r D_or (out_x[r,n] delta b_r + out_m[r,n] delta a_r + out_x[r,n]
+ * out_m[r,n] delta²) (eq. 2's output).
+ */
+function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], x: Tensor, scored: readonly number[], yStudent: ArrayLike<number>): void {
+  const [B, T, d] = x.shape;
+  const { hidden: N, output_gating: M, d_out: dOut } = p.config;
+  const S = scored.length;
+  const Bs = Math.max(1, Math.min(B, Math.floor(16384 / Math.max(1, S))));
+  const xs: Tensor = { shape: [Bs, T, d], data: x.data.subarray(0, Bs * T * d) };
+  const R = Bs * S;
+  const ys = new Float64Array(R * dOut);
+  for (let b = 0; b < Bs; b++) scored.forEach((t, i) => {
+    for (let o = 0; o < dOut; o++) ys[(b * S + i) * dOut + o] = yStudent[(b * T + t) * dOut + o];
+  });
+  const scale = maxAbs(ys) || 1;
+  const withLambda = (v: number): P => ({ ...p, tensors: { ...p.tensors, lambda: { shape: [N], data: new Float64Array(N).fill(v) } } });
+  const H1 = gatedRnnStatesAt(withLambda(1), xs, scored), H0 = gatedRnnStatesAt(withLambda(0), xs, scored);
+  const state = (n: number, role: NeuronGroup, r: number) => (role === "memory" ? H1[r * N + n] : role === "forget" ? H0[r * N + n] : 0);
+  const { out_x, out_m, readout } = p.tensors;
+  const A = new Float64Array(R * M), Bm = new Float64Array(R * M), y = new Float64Array(R * dOut);
+  for (let r = 0; r < R; r++) {
+    for (let j = 0; j < M; j++) {
+      let a = 0, b = 0;
+      for (let n = 0; n < N; n++) {
+        const h = state(n, groups[n], r);
+        a += out_x.data[j * N + n] * h;
+        b += out_m.data[j * N + n] * h;
+      }
+      A[r * M + j] = a;
+      Bm[r * M + j] = b;
+    }
+    for (let o = 0; o < dOut; o++) {
+      let v = 0;
+      for (let j = 0; j < M; j++) v += readout.data[o * M + j] * A[r * M + j] * Bm[r * M + j];
+      y[r * dOut + o] = v;
+    }
+  }
+  const errOf = (yy: Float64Array) => {
+    let m = 0;
+    for (let k = 0; k < yy.length; k++) m = Math.max(m, Math.abs(yy[k] - ys[k]));
+    return m / scale;
+  };
+  let best = errOf(y);
+  const trial = new Float64Array(R * dOut);
+  for (let pass = 0; pass < 2; pass++) {
+    for (const n of outside) {
+      const rowsUsing = Array.from({ length: M }, (_, j) => j).filter((j) => out_x.data[j * N + n] !== 0 || out_m.data[j * N + n] !== 0);
+      let choice: NeuronGroup | null = null;
+      for (const role of ["memory", "forget", "other"] as const) {
+        if (role === groups[n]) continue;
+        trial.set(y);
+        for (let r = 0; r < R; r++) {
+          const delta = state(n, role, r) - state(n, groups[n], r);
+          if (delta === 0) continue;
+          for (const j of rowsUsing) {
+            const cx = out_x.data[j * N + n], cm = out_m.data[j * N + n];
+            const dprod = cx * delta * Bm[r * M + j] + cm * delta * A[r * M + j] + cx * cm * delta * delta;
+            for (let o = 0; o < dOut; o++) trial[r * dOut + o] += readout.data[o * M + j] * dprod;
+          }
+        }
+        const err = errOf(trial);
+        if (err < best) {
+          best = err;
+          choice = role;
+        }
+      }
+      if (choice === null) continue;
+      for (let r = 0; r < R; r++) {
+        const delta = state(n, choice, r) - state(n, groups[n], r);
+        if (delta === 0) continue;
+        for (const j of rowsUsing) {
+          A[r * M + j] += out_x.data[j * N + n] * delta;
+          Bm[r * M + j] += out_m.data[j * N + n] * delta;
+        }
+      }
+      groups[n] = choice;
+      for (let r = 0; r < R; r++) for (let o = 0; o < dOut; o++) {
+        let v = 0;
+        for (let j = 0; j < M; j++) v += readout.data[o * M + j] * A[r * M + j] * Bm[r * M + j];
+        y[r * dOut + o] = v;
+      }
+    }
+  }
+}
+
+/**
  * Canonical form of gated-RNN parameters p (float64; usually the pruned student) against the outputs yStudent of the
  * student on x [B, T, d] at the `scored` positions ([B, T, d_out], zeros elsewhere): file comment. The rows come from
  * the factorisation with the fewest rows whose truncation costs at most max(1e-12, 10% of the error of the exact-row
@@ -324,38 +413,7 @@ export function compressGatedRnn(p: P, x: Tensor, scored: readonly number[], ySt
   const groups: NeuronGroup[] = neuronGroups(p.tensors.lambda.data, lamTol);
   const outside = groups.flatMap((g, n) => (g === "other" ? [n] : []));
   const lam = p.tensors.lambda.data;
-  // a neuron outside both groups becomes memory (lambda -> 1), forget (lambda -> 0) or is dropped: whichever keeps the
-  // outputs closest to the student's, greedily, one neuron at a time (two passes)
-  const roundedWith = (gs: readonly NeuronGroup[]): P => {
-    const zeroCols = gs.flatMap((gg, n) => (gg === "other" ? [n] : []));
-    const t = p.tensors;
-    let outX = t.out_x, outM = t.out_m;
-    if (zeroCols.length) {
-      const M = p.config.output_gating;
-      const ox = Float64Array.from(t.out_x.data), om = Float64Array.from(t.out_m.data);
-      for (let r = 0; r < M; r++) for (const n of zeroCols) ox[r * N + n] = om[r * N + n] = 0;
-      outX = { shape: t.out_x.shape, data: ox };
-      outM = { shape: t.out_m.shape, data: om };
-    }
-    return { ...p, tensors: { ...t, out_x: outX, out_m: outM, lambda: { shape: [N], data: Float64Array.from(lam, (l, n) => (gs[n] === "memory" ? 1 : gs[n] === "forget" ? 0 : l)) } } };
-  };
-  if (outside.length > 0 && (opts.assignOther ?? true)) {
-    let bestErr = relError(gatedRnnOutputsAt(roundedWith(groups), x, scored), yStudent);
-    for (let pass = 0; pass < 2; pass++) {
-      for (const n of outside) {
-        for (const role of ["memory", "forget", "other"] as const) {
-          if (role === groups[n]) continue;
-          const trial = [...groups];
-          trial[n] = role;
-          const err = relError(gatedRnnOutputsAt(roundedWith(trial), x, scored), yStudent);
-          if (err < bestErr) {
-            bestErr = err;
-            groups[n] = role;
-          }
-        }
-      }
-    }
-  }
+  if (outside.length > 0 && (opts.assignOther ?? true)) assignOutside(p, groups, outside, x, scored, yStudent);
   const memory = groups.flatMap((g, n) => (g === "memory" ? [n] : []));
   const forget = groups.flatMap((g, n) => (g === "forget" ? [n] : []));
   const other = groups.flatMap((g, n) => (g === "other" ? [n] : []));
