@@ -343,6 +343,10 @@ describe("trained students and files written elsewhere", () => {
       assert.equal(rb.inferred_config, true);
       assert.deepEqual(rb.model, ra.model);
       for (const k of ["loss", "kv_score", "q_score", "polynomial_distance", "pruned_hidden", "pruned_output_gating", "memory_neurons", "forget_neurons", "other_neurons"]) assert.equal(rb[k], ra[k], k);
+      for (const k of ["memory_neurons", "forget_neurons", "output_gating_rows", "max_rel_error", "loss", "polynomial_distance", "kv_score", "q_score", "dropped"]) assert.ok(k in ra.compressed, k);
+      assert.equal(ra.compressed.memory_neurons, 10);
+      assert.equal(ra.compressed.forget_neurons, 4);
+      assert.ok(ra.compressed.dropped.every((p: { part: string; cost: number }) => typeof p.part === "string" && p.cost >= 0));
       assert.deepEqual(rb.compressed, ra.compressed);
       // the written canonical form is a gated RNN with our metadata, 10 + 4 neurons
       const cp = await loadParams<GatedRnnConfig>(canon);

@@ -11,12 +11,13 @@
  * z_c (the query): the coefficient tensor C[o, (a,b), c] [d_out, d(d+1)/2, d]. One neuron per used basis element
  * ((e_a·z)(e_b·z), lambda = 1 for memory; (e_c·z)(1), lambda = 0 for queries) and gating rows from a rank
  * factorisation of C: slice-wise SVDs (per query neuron, per output or per memory neuron; per query <= d·d_out rows)
- * or through symmetric rank-one matrices (`symmetricFactors`: d(d+1)/2 rows for attention, the lower bound). Everything else is dropped, each part with the output error its removal alone costs: lambda
- * rounding, neurons outside memory/forget, memory x memory and forget x forget terms, degree 0/1 memory sums
- * (sum 1, sum x_a) and degree 0/2 forget monomials, unused basis elements and the rows' factorisation residual. A
- * neuron outside both lambda tolerances is taken as memory, as forget or dropped, whichever keeps the outputs closest.
+ * or through symmetric rank-one matrices (`symmetricFactors`: d(d+1)/2 rows for attention, the lower bound).
+ * Everything else is dropped, each part with the output error its removal alone costs: lambda rounding, neurons
+ * outside memory/forget, memory x memory and forget x forget terms, degree 0/1 memory sums (sum 1, sum x_a) and
+ * degree 0/2 forget monomials, unused basis elements and the rows' factorisation residual. A neuron outside both
+ * lambda tolerances is taken as memory, as forget or dropped, whichever keeps the outputs closest.
  */
-import { lstsq, svd } from "../linalg.ts";
+import { svd } from "../linalg.ts";
 import type { GatedRnnConfig } from "../models/gated-rnn.ts";
 import type { Params } from "../models/types.ts";
 import type { Tensor } from "../tensor.ts";

@@ -191,6 +191,9 @@ function table1Results(records: RunRecord[], scale: Scale, withFig2 = true): Pre
     if (c) rows.push(canonicalRow(`${label}, canonical form`, c));
     if (r === records[0]) {
       notes.push(mergeNote(a));
+      for (const [what, rank] of [["KV", a.kv_feature_rank], ["Q", a.q_feature_rank]] as const) {
+        if (num(rank) >= num(a.quadratic_dim)) notes.push(`The student's ${what} score is trivially ~0: its regression has rank ${rank} = every quadratic form of z = [x; 1] (dimension ${a.quadratic_dim}), so it fits any key-value whatever the neurons do.`);
+      }
       if (c) notes.push(canonicalNote(c));
       else notes.push(`${r.id}: the analysis has no canonical form (analysis.json from before it existed: rerun gra analyze).`);
       numbers = {
