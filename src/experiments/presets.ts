@@ -163,9 +163,10 @@ function canonicalNote(c: Record<string, unknown>): string {
     .map((p) => `${p.part} ${fmt(p.cost)}${p.part === "lambda rounding" || p.part === "other neurons" ? ` (${p.what})` : ""}`)
     .join(", ");
   const rc = c.row_counts as Record<string, number | null>;
+  const rcost = (c.row_costs ?? {}) as Record<string, number | null>;
   return (
     `Canonical form (derived from the trained weights, not retrained): ${c.memory_neurons} memory neurons holding Σ x_a x_b, ${c.forget_neurons} query neurons holding x_c, ` +
-    `${c.output_gating_rows} output-gating rows (${c.row_factorisation}; ${Object.entries(rc).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v}`).join(", ")}; at least ${c.rows_lower_bound}); ` +
+    `${c.output_gating_rows} output-gating rows (${c.row_factorisation} factorisation; rows needed by each: ${Object.entries(rc).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v}${num(rcost[k]) > 1e-12 ? ` (its truncation costs ${fmt(num(rcost[k]))})` : ""}`).join(", ")}; at least ${c.rows_lower_bound}); ` +
     `max relative output error against the student ${fmt(num(c.max_rel_error))}. What it leaves out, each with the output error its removal alone costs: ${dropped || "nothing"}. ` +
     "Its KV score regresses on the monomials x_a x_b themselves and is ~0 whenever all of them are kept: the error and polynomial distance are the informative numbers."
   );
@@ -275,14 +276,15 @@ function fig2Results(records: RunRecord[], scale: Scale): PresetResults {
     const groupLabel = (g: string) => (g === "memory" ? "mem" : g === "forget" ? "fgt" : "oth");
     const hiddenLabels = w.groups.map((g, i) => `${groupLabel(g)} ${i + 1}`);
     const rowLabels = w.block_rows.map((blk, r) => `${blk ? "blk" : "out"} ${r + 1}`);
-    const sections = [{ title: `Pruned student: ${w.groups.length} hidden neurons, ${w.block_rows.length} output-gating rows (${num(a.block_rows)} in the block structure, ${num(a.outside_rows)} outside)`, panels: weightPanels(w, hiddenLabels, rowLabels, "") }];
+    // section titles stay short: vega estimates text widths generously and a long title widens the figure
+    const sections = [{ title: `Pruned student: ${w.groups.length} hidden, ${w.block_rows.length} rows (${num(a.block_rows)} in block)`, panels: weightPanels(w, hiddenLabels, rowLabels, "") }];
     const c = a.compressed as Record<string, unknown> | null | undefined;
     const cw = f.canonical as (Record<string, number[][]> & { groups: string[]; block_rows: boolean[] }) | null | undefined;
     if (c && cw) {
       const mem = c.memory_basis as [number, number][], qs = c.query_basis as number[];
       const canonLabels = [...mem.map(([i, j]) => `Σx${i + 1}x${j + 1}`), ...qs.map((q) => `q x${q + 1}`)];
       sections.push({
-        title: `Canonical form: ${c.memory_neurons} memory + ${c.forget_neurons} query neurons, ${c.output_gating_rows} rows; max relative output error vs the student ${fmt(num(c.max_rel_error))}`,
+        title: `Canonical form: ${c.memory_neurons} + ${c.forget_neurons} neurons, ${c.output_gating_rows} rows, error ${fmt(num(c.max_rel_error))}`,
         panels: weightPanels(cw, canonLabels, cw.block_rows.map((_, r) => `r${r + 1}`), " (canonical)"),
       });
     }

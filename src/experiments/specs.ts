@@ -137,7 +137,7 @@ function scaleLabel(v: number): string {
  * panel on one shared symmetric colour scale (vmax = largest |entry| over all panels unless given) or, with
  * perPanelScale, on its own; each panel's title says its max |w| and a colour bar (-max |w| .. 0 .. +max |w|) ends
  * the figure. Square cells of `cell` pixels, zero entries (|v| <= zeroTol) grey. Panels wrap onto new rows so that no
- * row is wider than `maxWidth` pixels (default 900: the report page is 1100 wide).
+ * row is wider than `maxWidth` pixels of cells (default 760: with axis labels the figure stays inside the report page, 1100 wide).
  */
 export function heatmapFigure(o: {
   title: string; panels?: HeatmapPanel[]; sections?: { title: string; panels: HeatmapPanel[] }[]; zeroTol?: number; vmax?: number; cell?: number; perPanelScale?: boolean; maxWidth?: number;
@@ -147,7 +147,7 @@ export function heatmapFigure(o: {
   const maxDim = Math.max(1, ...all.map((p) => Math.max(p.matrix.length, p.matrix[0]?.length ?? 0)));
   const cell = Math.max(3, Math.min(o.cell ?? 14, Math.floor(420 / maxDim))); // large (unpruned) matrices shrink
   const zt = o.zeroTol ?? 0;
-  const maxWidth = o.maxWidth ?? 900;
+  const maxWidth = o.maxWidth ?? 760;
   const spacing = 18;
   const absMax = (m: Matrix) => Math.max(1e-300, ...m.flat().map(Math.abs).filter(Number.isFinite));
   const globalMax = o.vmax ?? Math.max(1e-300, ...all.map((p) => absMax(p.matrix)));
