@@ -18,6 +18,8 @@ import type { Tensor } from "../tensor.ts";
 import { cloneTensor, relError } from "../tensor.ts";
 import type { Matrix, WeightsFigure } from "./figures.ts";
 import { teacherFigure, weightsFigure } from "./figures.ts";
+import type { DroppedPart, RowFactorisation } from "./canonical.ts";
+import { compressGatedRnn } from "./canonical.ts";
 import { canonicalize, groupCounts } from "./groups.ts";
 import { gatedRnnIclPolynomials, gdAttention } from "./icl.ts";
 import { mergeRows } from "./merge.ts";
@@ -46,6 +48,10 @@ export interface AnalysisOptions {
    * models trained too briefly for their unused weights to reach zero.
    */
   pruning?: "weights" | "functional";
+  /** Also count what the other pruning criterion removes (`pruning_criteria`). Default true. */
+  bothCriteria?: boolean;
+  /** Derive the canonical form (`compressGatedRnn`) and score it. Default true. */
+  compress?: boolean;
 }
 
 /** Defaults of `AnalysisOptions`. */
@@ -62,6 +68,35 @@ export interface MergeSummary {
   /** Loss of the pruned model before and after merging the rows (same fresh sequences). */
   loss_before: number;
   loss_after: number;
+}
+
+/**
+ * The canonical form (`compressGatedRnn`, src/analysis/canonical.ts) of the pruned student and its scores: the
+ * network with the construction's shape (memory neurons Z_ab = sum_s x_s,a x_s,b, query neurons x_t,c, gating rows
+ * from a rank factorisation of the memory x query coefficients), derived from the weights, not retrained.
+ */
+export interface CompressedSummary {
+  memory_neurons: number;
+  forget_neurons: number;
+  output_gating_rows: number;
+  /** max |y_canonical - y_student| / max |y_student| on the fresh sequences (pruning and every dropped part included). */
+  max_rel_error: number;
+  /** Loss, polynomial distance and KV / Q scores of the canonical form (same definitions as the student's). */
+  loss: number;
+  polynomial_distance: number;
+  kv_score: number;
+  q_score: number;
+  /** What the canonical form leaves out, each with the output error its removal alone costs (relative). */
+  dropped: DroppedPart[];
+  memory_basis: [number, number][];
+  query_basis: number[];
+  row_factorisation: RowFactorisation;
+  row_counts: Record<RowFactorisation, number | null>;
+  row_costs: Record<RowFactorisation, number | null>;
+  /** No factorisation of the kept coefficients needs fewer rows (rank along the memory mode). */
+  rows_lower_bound: number;
+  /** C[o][i][j] [d_out, memory, query]: coefficient of memory_basis[i]'s sum times x_t,query_basis[j] in output o (Figure 2C). */
+  coefficients: number[][][];
 }
 
 /** Everything `analyzeGatedRnn` finds; `gra analyze --json` prints it. */
@@ -82,6 +117,11 @@ export interface AnalysisReport {
   output_gating_kept: number;
   /** max|y_pruned - y| / max|y| at the scored positions of the fresh sequences. */
   pruned_output_rel_error: number;
+  /**
+   * Both pruning criteria side by side (null when `bothCriteria` is false and pruning is "weights"): dead weights
+   * (|w| <= tolerance, Section 3.1) and contribution (then units whose joint removal changes outputs <= tolerance).
+   */
+  pruning_criteria: Record<"weights" | "functional", { pruned_hidden: number; pruned_output_gating: number; output_rel_error: number }> | null;
   /** The pruning check: pruned_output_rel_error <= max(tolerance, 1e-12). */
   pruning_verified: boolean;
   memory_neurons: number;
@@ -106,6 +146,8 @@ export interface AnalysisReport {
   block_rows: number;
   outside_rows: number;
   merge: MergeSummary | null;
+  /** The canonical form of the pruned student (null when `AnalysisOptions.compress` is false). */
+  compressed: CompressedSummary | null;
   eta_star?: number;
   /** Table 2: coefficients of x_q,i x_t,i y_t,1 (output 1, mean over t), i = 1..d_x. */
   gd_coefficients?: number[];
@@ -126,6 +168,8 @@ export interface AnalysisReport {
     weights: WeightsFigure;
     teacher: { W_V: Matrix; W_K: Matrix; W_Q: Matrix }[];
     kernels: { kernels: Matrix[]; p: number[]; q: number[]; merged_kernel: Matrix } | null;
+    /** Figure 2A of the canonical form (every row in the block structure). */
+    canonical: WeightsFigure | null;
   };
 }
 
@@ -222,6 +266,13 @@ function headSequences(x: Tensor, B: number): Tensor {
   return { shape: [b, T, d], data: x.data.subarray(0, b * T * d) };
 }
 
+const canonicalModels = new WeakMap<AnalysisReport, Params<GatedRnnConfig>>();
+
+/** The canonical gated RNN behind `report.compressed` (float64, eq. 2's tensors), or null when it was not derived. */
+export function canonicalModelOf(report: AnalysisReport): Params<GatedRnnConfig> | null {
+  return canonicalModels.get(report) ?? null;
+}
+
 /**
  * Analyses gated-RNN parameters (any dtype; computed in float64) against `reference` (teacher-student: the teacher
  * or the attention a construction implements; icl-regression: null = one GD step with eta* = 1/(T + d_x - 1/5)).
@@ -250,11 +301,17 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
   const pruning = opts.pruning ?? analysisDefaults.pruning;
   const byWeights = pruneGatedRnn(m64, tol);
   let pr = byWeights;
-  if (pruning === "functional") {
+  let criteria: AnalysisReport["pruning_criteria"] = null;
+  if (pruning === "functional" || (opts.bothCriteria ?? true)) {
     const fp = functionalPrune(byWeights.params, y, tol, outputs, (q) => ({ h: gatedRnnStatesAt(q, batch.x, batch.scored), rows: batch.x.shape[0] * batch.scored.length }));
     const kept = (outer: number[], inner: number[]) => inner.map((i) => outer[i]);
     const keptHidden = kept(byWeights.keptHidden, fp.keptHidden), keptRows = kept(byWeights.keptRows, fp.keptRows);
-    pr = { params: fp.params, keptHidden, keptRows, prunedHidden: m64.config.hidden - keptHidden.length, prunedOutputGating: m64.config.output_gating - keptRows.length };
+    const byContribution = { params: fp.params, keptHidden, keptRows, prunedHidden: m64.config.hidden - keptHidden.length, prunedOutputGating: m64.config.output_gating - keptRows.length };
+    criteria = {
+      weights: { pruned_hidden: byWeights.prunedHidden, pruned_output_gating: byWeights.prunedOutputGating, output_rel_error: relError(outputs(byWeights.params), y) },
+      functional: { pruned_hidden: byContribution.prunedHidden, pruned_output_gating: byContribution.prunedOutputGating, output_rel_error: relError(outputs(byContribution.params), y) },
+    };
+    if (pruning === "functional") pr = byContribution;
   }
   const prunedErr = relError(outputs(pr.params), y);
   const can = canonicalize(pr.params, lamTol, tol);
@@ -276,6 +333,21 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
     kernels = { kernels: mr.kernels, p: mr.p, q: mr.q, merged_kernel: mr.merged_kernel };
   }
 
+  let compressed: CompressedSummary | null = null;
+  let canonicalModel: Params<GatedRnnConfig> | null = null;
+  if (opts.compress ?? true) {
+    const cf = compressGatedRnn(pr.params, batch.x, batch.scored, y, { lambdaTolerance: lamTol });
+    canonicalModel = cf.params;
+    const nM = cf.memory_neurons, nQ = cf.forget_neurons;
+    const cs = kvqScores(cf.params, ref, scoreX, Array.from({ length: nM }, (_, i) => i), Array.from({ length: nQ }, (_, j) => nM + j));
+    compressed = {
+      memory_neurons: nM, forget_neurons: nQ, output_gating_rows: cf.output_gating_rows, max_rel_error: cf.max_rel_error,
+      loss: lossOf(cf.params), polynomial_distance: NaN, kv_score: cs.kv_score, q_score: cs.q_score,
+      dropped: [{ part: "pruning", what: pruning === "functional" ? `dead weights and units whose removal changes outputs <= ${tol}` : `dead neurons (weights |w| <= ${tol})`, cost: prunedErr }, ...cf.dropped],
+      memory_basis: cf.memory_basis, query_basis: cf.query_basis, row_factorisation: cf.row_factorisation, row_counts: cf.row_counts, row_costs: cf.row_costs, rows_lower_bound: cf.rows_lower_bound, coefficients: cf.coefficients,
+    };
+  }
+
   const report: AnalysisReport = {
     kind: task.kind,
     model: { ...m64.config },
@@ -290,6 +362,7 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
     hidden_kept: pr.keptHidden.length,
     output_gating_kept: pr.keptRows.length,
     pruned_output_rel_error: prunedErr,
+    pruning_criteria: criteria,
     pruning_verified: prunedErr <= Math.max(tol, 1e-12),
     memory_neurons: counts.memory,
     forget_neurons: counts.forget,
@@ -303,19 +376,26 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
     block_rows: can.blockRows.length - outside.length,
     outside_rows: outside.length,
     merge,
-    figures: { weights: weightsFigure(can.params, can.groups, can.blockRows), teacher: teacherFigure(ref), kernels },
+    compressed,
+    figures: {
+      weights: weightsFigure(can.params, can.groups, can.blockRows), teacher: teacherFigure(ref), kernels,
+      canonical: canonicalModel ? weightsFigure(canonicalModel, canonicalModel.config.hidden === 0 ? [] : Array.from(canonicalModel.tensors.lambda.data, (l) => (l === 1 ? "memory" : "forget")), new Array(canonicalModel.config.output_gating).fill(true)) : null,
+    },
   };
+  if (canonicalModel) canonicalModels.set(report, canonicalModel);
 
   if (task.kind === "teacher-student") {
     const poly = instantaneousPolynomials(m64, ref);
     report.polynomial_distance = poly.distance;
     report.polynomial_error_by_degree = poly.errorByDegree;
     report.polynomial_distance_first_last = firstLastPolynomials(m64, ref, task.T).distance;
+    if (compressed && canonicalModel) compressed.polynomial_distance = instantaneousPolynomials(canonicalModel, ref).distance;
   } else {
     const { d_x, d_y, T } = task;
     const icl = gatedRnnIclPolynomials(m64, d_x, d_y, T, eta!);
     const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
     report.polynomial_distance = mean(icl.distance);
+    if (compressed && canonicalModel) compressed.polynomial_distance = mean(gatedRnnIclPolynomials(canonicalModel, d_x, d_y, T, eta!).distance);
     report.eta_star = eta;
     report.gd_coefficients_all = Array.from({ length: d_y }, (_, o) => Array.from({ length: d_x }, (_, i) => mean(icl.terms.map((tt) => tt[o][i]))));
     report.gd_coefficients = report.gd_coefficients_all[0];
@@ -332,6 +412,26 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
 
 const e = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "-" : v.toExponential(2));
 
+/** Lines of the canonical form for `formatReport`: counts, rows per factorisation, error, dropped parts with their costs. */
+export function formatCompressed(c: CompressedSummary, d: number): string[] {
+  const rc = c.row_counts;
+  const alt = (Object.keys(rc) as RowFactorisation[])
+    .filter((k) => rc[k] !== null)
+    .map((k) => `${k} ${rc[k]}${(c.row_costs[k] ?? 0) > 1e-12 ? ` (truncation costs ${e(c.row_costs[k]!)})` : ""}`)
+    .join(", ");
+  const lines = [
+    `canonical form (derived from the weights, not retrained): ${c.memory_neurons} memory neurons (sums of x_a x_b), ${c.forget_neurons} query neurons (x_c), ` +
+      `${c.output_gating_rows} output-gating rows (${c.row_factorisation} factorisation; rows needed by each: ${alt || "-"}; at least ${c.rows_lower_bound}); ` +
+      `max relative output error vs the student ${e(c.max_rel_error)}`,
+    `  dropped (output error each removal costs, relative): ${c.dropped.map((p) => `${p.part} ${e(p.cost)}`).join(", ")}`,
+  ];
+  if (c.memory_neurons === (d * (d + 1)) / 2) {
+    // the canonical memory inputs are the monomials x_a x_b: with all of them the KV regression fits any key-value
+    lines.push(`  note: the canonical KV score regresses on the monomials x_a x_b themselves; it is ~0 whenever the form keeps all of them and says nothing beyond the error above`);
+  }
+  return lines;
+}
+
 /** The human-readable report: Table 1 (Section 3.1, teacher-student) or Table 2 (Section 4.2, icl) plus pruning, groups, App. B.2 merge. */
 export function formatReport(r: AnalysisReport, source = ""): string {
   const m = r.model;
@@ -341,6 +441,10 @@ export function formatReport(r: AnalysisReport, source = ""): string {
     `pruning (${r.pruning === "functional" ? `dead weights |w| <= ${r.tolerance}, then units whose removal changes outputs <= ${r.tolerance}` : `|w| <= ${r.tolerance}`}): ${r.pruned_hidden}/${m.hidden} hidden and ${r.pruned_output_gating}/${m.output_gating} output-gating neurons removed; ` +
       `${r.hidden_kept} + ${r.output_gating_kept} remain; output change ${e(r.pruned_output_rel_error)} (relative${r.pruning_verified ? "" : ", MORE than the tolerance: the removed weights mattered"})`,
   );
+  if (r.pruning_criteria) {
+    const { weights: w, functional: f } = r.pruning_criteria;
+    lines.push(`pruning criteria: weights |w| <= ${r.tolerance} removes ${w.pruned_hidden} hidden + ${w.pruned_output_gating} rows (output change ${e(w.output_rel_error)}); contribution (then units whose removal changes outputs <= ${r.tolerance}) removes ${f.pruned_hidden} + ${f.pruned_output_gating} (${e(f.output_rel_error)})`);
+  }
   lines.push(`neuron groups (lambda within ${r.lambda_tolerance} of 1 / 0): ${r.memory_neurons} memory, ${r.forget_neurons} forget, ${r.other_neurons} other`);
   lines.push(`output-gating rows: ${r.block_rows} in the memory x forget block structure, ${r.outside_rows} outside`);
   for (const [what, rank] of [["KV", r.kv_feature_rank], ["Q", r.q_feature_rank]] as const) {
@@ -352,7 +456,10 @@ export function formatReport(r: AnalysisReport, source = ""): string {
     return rows.map((row) => row.map((c, j) => c.padEnd(w[j])).join("   ").trimEnd());
   };
   if (r.kind === "teacher-student") {
-    lines.push(...table([["Loss", "Score KV", "Score Q", "Polynomial distance"], [e(r.loss), e(r.kv_score), e(r.q_score), e(r.polynomial_distance)]]));
+    const rows = [["", "Loss", "Score KV", "Score Q", "Polynomial distance", "memory", "forget", "rows"], ["student (pruned)", e(r.loss), e(r.kv_score), e(r.q_score), e(r.polynomial_distance), String(r.memory_neurons), String(r.forget_neurons), String(r.output_gating_kept)]];
+    const c = r.compressed;
+    if (c) rows.push(["canonical form", e(c.loss), e(c.kv_score), e(c.q_score), e(c.polynomial_distance), String(c.memory_neurons), String(c.forget_neurons), String(c.output_gating_rows)]);
+    lines.push(...table(rows));
     if (r.polynomial_error_by_degree) lines.push(`polynomial distance by degree 0..4: ${r.polynomial_error_by_degree.map(e).join(" ")}`);
     lines.push(`polynomial distance of y_T-1 in (x_0, x_T-1), the tokens between at 0 (tests lambda): ${e(r.polynomial_distance_first_last)}`);
   } else {
@@ -364,11 +471,13 @@ export function formatReport(r: AnalysisReport, source = ""): string {
     lines.push(`(coefficients averaged over the ${r.gd_coefficients_by_token!.length} observations; GD loss sampled on the same sequences ${r.gd_loss_sampled!.toFixed(4)})`);
     lines.push(`Score KV ${e(r.kv_score)}, Score Q ${e(r.q_score)}, polynomial distance to GD ${e(r.polynomial_distance)}, cross-observation terms ${e(r.cross_token_norm)}`);
   }
+  if (r.compressed) lines.push(...formatCompressed(r.compressed, r.model.d_in));
   if (r.merge) {
     const mg = r.merge;
     lines.push(
       `rank-1 merge (App. B.2) of ${mg.rows.length} rows (${mg.rows.length > 10 ? mg.rows.slice(0, 8).join(", ") + ", ..." : mg.rows.join(", ")}): proportionality ${e(mg.proportionality)}, rank residual ${e(mg.rank_residual)}; ` +
-        `loss ${e(mg.loss_before)} -> ${e(mg.loss_after)}`,
+        `loss ${e(mg.loss_before)} -> ${e(mg.loss_after)}` +
+        (mg.proportionality > 0.1 || mg.rank_residual > 0.1 ? " (FAILED: the kernels are not one rank-1 kernel; the canonical form above replaces the merge)" : ""),
     );
   } else {
     lines.push("rank-1 merge: every output-gating row is in the block structure, nothing to merge");

@@ -72,7 +72,7 @@ export async function readRecords(out: string, runs: readonly RunSpec[]): Promis
   return recs;
 }
 
-/** Scalar fields of an analysis report for results.csv (numbers, and number arrays joined by ";"). */
+/** Scalar fields of an analysis report for results.csv (numbers, number arrays joined by ";", numbers of nested objects as a.b.c). */
 export function analysisScalars(a: Record<string, unknown> | undefined): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   if (!a) return out;
@@ -80,6 +80,15 @@ export function analysisScalars(a: Record<string, unknown> | undefined): Record<
     if (typeof v === "number") out[`analysis.${k}`] = v;
     else if (v === null) out[`analysis.${k}`] = "";
     else if (Array.isArray(v) && v.every((x) => typeof x === "number")) out[`analysis.${k}`] = v.join(";");
+    else if (k !== "figures" && typeof v === "object" && !Array.isArray(v)) {
+      // one level down: the canonical form's numbers (analysis.compressed.max_rel_error, ...), the pruning criteria
+      for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) {
+        if (typeof v2 === "number") out[`analysis.${k}.${k2}`] = v2;
+        else if (v2 !== null && typeof v2 === "object" && !Array.isArray(v2)) {
+          for (const [k3, v3] of Object.entries(v2 as Record<string, unknown>)) if (typeof v3 === "number") out[`analysis.${k}.${k2}.${k3}`] = v3;
+        }
+      }
+    }
   }
   return out;
 }

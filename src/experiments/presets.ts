@@ -93,6 +93,9 @@ function table1Deviations(scale: Scale): string[] {
       "stays around 2e-4 (2e-6 of the zero predictor's) instead of 5e-8, and the polynomial distance around 3e-3 instead of 4e-4.",
     `Adam epsilon ${q.adam_eps.toExponential(0)} instead of 1e-8: a dead neuron's gradients are tiny, and with a small epsilon Adam rescales them ` +
       "to full-size random steps that keep its weights around 1e-2; with 1e-4 weight decay wins and they reach the 1e-3 pruning threshold.",
+    "Why not the paper's optimizer settings with fewer steps: 20,000 steps at lr 1e-3, weight decay 1e-4, Adam epsilon 1e-8 leave 87 of 100 neurons " +
+      "with λ spread over (0, 1), nothing prunable, loss 2.0e-3, and a canonical form 50 % off the student (max relative output error 0.50), " +
+      "against 4.0e-3 for this preset's student.",
   ];
 }
 
@@ -117,14 +120,56 @@ type Analysis = Record<string, unknown> & {
     weights: Record<string, number[][]> & { groups: string[]; block_rows: boolean[] };
     teacher: { W_V: number[][]; W_K: number[][]; W_Q: number[][] }[];
     kernels: { kernels: number[][][]; p: number[]; q: number[]; merged_kernel: number[][] } | null;
+    canonical?: (Record<string, number[][]> & { groups: string[]; block_rows: boolean[] }) | null;
   };
 };
 
 function table1Row(label: string, a: Record<string, unknown>): (string | number)[] {
+  const crit = a.pruning_criteria as Record<"weights" | "functional", { pruned_hidden: number; pruned_output_gating: number }> | null | undefined;
+  const pruned = (k: "pruned_hidden" | "pruned_output_gating", total: unknown) => `${a[k]}/${total}` + (crit ? ` (contribution: ${crit.functional[k]})` : "");
+  const rows = a.block_rows === undefined ? "-" : `${a.block_rows} / ${a.outside_rows}`;
   return [
     label, fmt(num(a.loss)), fmt(num(a.kv_score)), fmt(num(a.q_score)), fmt(num(a.polynomial_distance)),
-    `${a.pruned_hidden}/${a.hidden}`, `${a.pruned_output_gating}/${a.output_gating}`, String(a.memory_neurons), String(a.forget_neurons), String(a.other_neurons ?? "-"),
+    pruned("pruned_hidden", a.hidden), pruned("pruned_output_gating", a.output_gating), String(a.memory_neurons), String(a.forget_neurons), String(a.other_neurons ?? "-"), rows,
+    a.rel_error === undefined ? "-" : fmt(num(a.rel_error)),
   ];
+}
+
+/** The Table 1 row of a run's canonical form (`analysis.compressed`): its scores, counts and error against the student. */
+function canonicalRow(label: string, c: Record<string, unknown>): (string | number)[] {
+  return [
+    label, fmt(num(c.loss)), fmt(num(c.kv_score)), fmt(num(c.q_score)), fmt(num(c.polynomial_distance)), "-", "-",
+    String(c.memory_neurons), String(c.forget_neurons), "0", `${c.output_gating_rows} / 0`, fmt(num(c.max_rel_error)),
+  ];
+}
+
+/** One line on the App. B.2 merge of a run's analysis: its numbers, and FAILED when the kernels are not one rank-1 kernel. */
+function mergeNote(a: Record<string, unknown>): string {
+  const mg = a.merge as { rows: number[]; proportionality: number; rank_residual: number; loss_before: number; loss_after: number } | null;
+  if (!mg) return "App. B.2 merge: every output-gating row of the pruned student is in the memory x forget block structure, nothing to merge.";
+  const failed = mg.proportionality > 0.1 || mg.rank_residual > 0.1;
+  return (
+    `App. B.2 rank-1 merge of the pruned student's ${mg.rows.length} output-gating rows outside the block structure (${a.block_rows} inside): ` +
+    `proportionality ${fmt(mg.proportionality)} (0 = the output kernels are proportional), rank residual ${fmt(mg.rank_residual)} (0 = one gating row), ` +
+    `loss ${fmt(mg.loss_before)} -> ${fmt(mg.loss_after)} after merging. ` +
+    (failed ? "The merge FAILED: these rows are not one rank-1 row; the canonical form is how this student reduces to the construction." : "The merge works as in the paper.")
+  );
+}
+
+/** One line on the canonical form: counts, rows per factorisation, error and what it drops. */
+function canonicalNote(c: Record<string, unknown>): string {
+  const dropped = (c.dropped as { part: string; what: string; cost: number }[])
+    .filter((p) => p.cost > 0)
+    .map((p) => `${p.part} ${fmt(p.cost)}${p.part === "lambda rounding" || p.part === "other neurons" ? ` (${p.what})` : ""}`)
+    .join(", ");
+  const rc = c.row_counts as Record<string, number | null>;
+  const rcost = (c.row_costs ?? {}) as Record<string, number | null>;
+  return (
+    `Canonical form (derived from the trained weights, not retrained): ${c.memory_neurons} memory neurons holding Σ x_a x_b, ${c.forget_neurons} query neurons holding x_c, ` +
+    `${c.output_gating_rows} output-gating rows (${c.row_factorisation} factorisation; rows needed by each: ${Object.entries(rc).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v}${num(rcost[k]) > 1e-12 ? ` (its truncation costs ${fmt(num(rcost[k]))})` : ""}`).join(", ")}; at least ${c.rows_lower_bound}); ` +
+    `max relative output error against the student ${fmt(num(c.max_rel_error))}. What it leaves out, each with the output error its removal alone costs: ${dropped || "nothing"}. ` +
+    "Its KV score regresses on the monomials x_a x_b themselves and is ~0 whenever all of them are kept: the error and polynomial distance are the informative numbers."
+  );
 }
 
 /** Table 1: numbers, table and figures (curve, lambdas of the kept neurons). */
@@ -132,7 +177,7 @@ function table1Results(records: RunRecord[], scale: Scale, withFig2 = true): Pre
   const notes: string[] = [];
   const tables: ReportTable[] = [];
   const figures: FigureSpec[] = [];
-  const rows: (string | number)[][] = [table1Row("paper (1M steps, Table 1)", { ...PAPER_TABLE1, other_neurons: 0 })];
+  const rows: (string | number)[][] = [table1Row("paper (1M steps, Table 1)", { ...PAPER_TABLE1, other_neurons: 0, block_rows: 10, outside_rows: 3 })];
   let numbers: Record<string, unknown> = { paper: PAPER_TABLE1 };
   for (const r of records) {
     const a = r.analysis as Analysis | undefined;
@@ -141,13 +186,24 @@ function table1Results(records: RunRecord[], scale: Scale, withFig2 = true): Pre
       continue;
     }
     const m = a.model as { hidden: number; output_gating: number };
-    rows.push(table1Row(`ours (${scale}, ${r.steps.toLocaleString("en")} steps, seed ${r.seed})`, { ...a, hidden: m.hidden, output_gating: m.output_gating }));
+    const label = `ours (${scale}, ${r.steps.toLocaleString("en")} steps, seed ${r.seed})`;
+    rows.push(table1Row(`${label}, pruned student`, { ...a, hidden: m.hidden, output_gating: m.output_gating, rel_error: a.pruned_output_rel_error }));
+    const c = a.compressed as Record<string, unknown> | null | undefined;
+    if (c) rows.push(canonicalRow(`${label}, canonical form`, c));
     if (r === records[0]) {
+      notes.push(mergeNote(a));
+      for (const [what, rank] of [["KV", a.kv_feature_rank], ["Q", a.q_feature_rank]] as const) {
+        if (num(rank) >= num(a.quadratic_dim)) notes.push(`The student's ${what} score is trivially ~0: its regression has rank ${rank} = every quadratic form of z = [x; 1] (dimension ${a.quadratic_dim}), so it fits any key-value whatever the neurons do.`);
+      }
+      if (c) notes.push(canonicalNote(c));
+      else notes.push(`${r.id}: the analysis has no canonical form (analysis.json from before it existed: rerun gra analyze).`);
       numbers = {
         loss: a.loss, kv_score: a.kv_score, q_score: a.q_score, polynomial_distance: a.polynomial_distance,
         pruned_hidden: a.pruned_hidden, pruned_output_gating: a.pruned_output_gating, hidden: m.hidden, output_gating: m.output_gating,
+        pruning_criteria: a.pruning_criteria ?? null,
         memory_neurons: a.memory_neurons, forget_neurons: a.forget_neurons, other_neurons: a.other_neurons,
         block_rows: a.block_rows, outside_rows: a.outside_rows, merge: a.merge,
+        compressed: c ?? null,
         val_loss: r.val_loss, zero_val_loss: r.zero_val_loss, steps: r.steps, elapsed_s: r.elapsed_s, scale, run: r.id,
         paper: PAPER_TABLE1,
       };
@@ -155,9 +211,12 @@ function table1Results(records: RunRecord[], scale: Scale, withFig2 = true): Pre
   }
   tables.push({
     title: "Table 1: teacher-student (d = 4), student with 100 hidden and 100 output-gating neurons",
-    columns: ["", "Loss", "Score KV", "Score Q", "Polynomial distance", "hidden pruned", "output gating pruned", "memory (λ≈1)", "forget (λ≈0)", "other"],
+    columns: ["", "Loss", "Score KV", "Score Q", "Polynomial distance", "hidden pruned", "output gating pruned", "memory (λ≈1)", "forget (λ≈0)", "other", "gating rows in / outside block", "max rel. error vs student"],
     rows,
-    note: "Loss: 1/2 mean squared error against the teacher on fresh sequences. Scores: 1 - R² of the linear regression of the teacher's key-values (queries) on the memory (forget) neurons' inputs. Polynomial distance: normalised distance between the coefficients of the one-step polynomials of student and teacher (degree <= 4), averaged over the outputs. Pruned: neurons whose weights are all |w| <= 1e-3; memory/forget: |λ - 1| <= 1e-2 / |λ| <= 1e-2.",
+    note:
+      "Loss: 1/2 mean squared error against the teacher on fresh sequences. Scores: 1 - R² of the linear regression of the teacher's key-values (queries) on the memory (forget) neurons' inputs. Polynomial distance: normalised distance between the coefficients of the one-step polynomials of student and teacher (degree <= 4), averaged over the outputs. " +
+      "Pruned: neurons whose weights are all |w| <= 1e-3 (the paper's criterion); in brackets the contribution criterion (then also the units whose joint removal changes the outputs by <= 1e-3, relative). Memory/forget: |λ - 1| <= 1e-2 / |λ| <= 1e-2. " +
+      "Canonical form: the equivalent gated RNN with the construction's shape derived from the pruned student's weights (one neuron per sum Σ x_a x_b and per query coordinate x_c, rows from a rank factorisation), not retrained; its last column is its max relative output error against the student. Paper's rows: 10 in the block structure and 3 outside, merged into one (App. B.2).",
   });
   if (records.length) {
     figures.push(curveFigure("table1-curve", "Teacher-student training (d = 4, 100/100)", records, (r) => `seed ${r.seed}`));
@@ -184,50 +243,106 @@ function table1Results(records: RunRecord[], scale: Scale, withFig2 = true): Pre
   return { numbers, tables, figures, notes };
 }
 
-/** Figure 2 (A pruned/reordered weights, B teacher, C merged kernels) from the analysis of the Table 1 run. */
+/** Labels x1..xd and "1" (the constant input) for the columns of in_x / in_m. */
+const inputLabels = (cols: number) => Array.from({ length: cols }, (_, i) => (i === cols - 1 ? "1" : `x${i + 1}`));
+
+/** The six eq. 2 panels of a weights figure (in_x, in_m, λ, out_x, out_m, readout) with hidden / row labels. */
+function weightPanels(w: Record<string, number[][]>, hiddenLabels: string[], rowLabels: string[], suffix: string): HeatmapPanel[] {
+  const cols = w.in_x[0]?.length ?? 0;
+  const hiddenCols = hiddenLabels.map((_, i) => String(i + 1)); // short: the groups are named on the rows of in_x
+  return [
+    { title: `in_x${suffix}`, matrix: w.in_x, rowLabels: hiddenLabels, colLabels: inputLabels(cols) },
+    { title: `in_m${suffix}`, matrix: w.in_m, rowLabels: hiddenLabels, colLabels: inputLabels(cols) },
+    { title: `λ${suffix}`, matrix: w.lambda, rowLabels: hiddenLabels, colLabels: ["λ"] },
+    { title: `out_x${suffix}`, matrix: w.out_x, rowLabels: rowLabels, colLabels: hiddenCols },
+    { title: `out_m${suffix}`, matrix: w.out_m, rowLabels: rowLabels, colLabels: hiddenCols },
+    { title: `readout D${suffix}`, matrix: w.readout, rowLabels: w.readout.map((_, i) => `y${i + 1}`), colLabels: rowLabels },
+  ];
+}
+
+/**
+ * Figure 2 from the analysis of the Table 1 run: (A) the pruned, reordered student beside its canonical form,
+ * (B) the teacher, (C) the canonical form's output-gating kernels (coefficients of Σ x_a x_b · x_c per output) and
+ * the App. B.2 merge of the raw student's rows outside the block structure, with its numbers.
+ */
 function fig2Results(records: RunRecord[], scale: Scale): PresetResults {
   const base = table1Results(records, scale, false);
   const figures: FigureSpec[] = [];
   const a = records[0]?.analysis as Analysis | undefined;
   const f = a?.figures;
   const tol = num(a?.tolerance) || 1e-3;
-  if (f) {
+  if (f && a) {
     const w = f.weights;
     const groupLabel = (g: string) => (g === "memory" ? "mem" : g === "forget" ? "fgt" : "oth");
     const hiddenLabels = w.groups.map((g, i) => `${groupLabel(g)} ${i + 1}`);
-    const panels: HeatmapPanel[] = [
-      { title: "in_x (gate x)", matrix: w.in_x, rowLabels: hiddenLabels },
-      { title: "in_m (gate m)", matrix: w.in_m, rowLabels: hiddenLabels },
-      { title: "λ", matrix: w.lambda, rowLabels: hiddenLabels },
-      { title: "out_x", matrix: w.out_x, colLabels: hiddenLabels.map((l) => l.split(" ")[1]) },
-      { title: "out_m", matrix: w.out_m, colLabels: hiddenLabels.map((l) => l.split(" ")[1]) },
-      { title: "readout D", matrix: w.readout },
-    ];
+    const rowLabels = w.block_rows.map((blk, r) => `${blk ? "blk" : "out"} ${r + 1}`);
+    // section titles stay short: vega estimates text widths generously and a long title widens the figure
+    const sections = [{ title: `Pruned student: ${w.groups.length} hidden, ${w.block_rows.length} rows (${num(a.block_rows)} in block)`, panels: weightPanels(w, hiddenLabels, rowLabels, "") }];
+    const c = a.compressed as Record<string, unknown> | null | undefined;
+    const cw = f.canonical as (Record<string, number[][]> & { groups: string[]; block_rows: boolean[] }) | null | undefined;
+    if (c && cw) {
+      const mem = c.memory_basis as [number, number][], qs = c.query_basis as number[];
+      const canonLabels = [...mem.map(([i, j]) => `Σx${i + 1}x${j + 1}`), ...qs.map((q) => `q x${q + 1}`)];
+      sections.push({
+        title: `Canonical form: ${c.memory_neurons} + ${c.forget_neurons} neurons, ${c.output_gating_rows} rows, error ${fmt(num(c.max_rel_error))}`,
+        panels: weightPanels(cw, canonLabels, cw.block_rows.map((_, r) => `r${r + 1}`), " (canonical)"),
+      });
+    }
+    const merge = a.merge as { proportionality: number; rank_residual: number } | null;
+    const blockText = num(a.outside_rows) === 0
+      ? "every output-gating row lies in the memory x forget block structure"
+      : `${num(a.block_rows)} output-gating rows lie in the memory x forget block structure (blk) and ${num(a.outside_rows)} outside it (out)`;
     figures.push({
       name: "fig2a-weights",
-      title: "Figure 2A: the student's weights after pruning and reordering",
-      caption: `Hidden neurons that survive pruning (rows of in_x, in_m, λ; columns of out_x, out_m), memory neurons (mem, λ ≈ 1) first, then forget neurons (fgt, λ ≈ 0), then the others (oth); output-gating rows in the block structure first. The last column of in_x / in_m multiplies the constant input 1. Blue positive, red negative, grey |w| <= ${tol}; each panel on its own symmetric scale.`,
-      spec: heatmapFigure({ title: "A: pruned and reordered student weights", panels, zeroTol: tol, perPanelScale: true, cell: 13 }),
+      title: c ? "Figure 2A: the pruned student's weights and its canonical form" : "Figure 2A: the student's weights after pruning and reordering",
+      caption:
+        `Top: hidden neurons that survive pruning (rows of in_x, in_m, λ; columns of out_x, out_m), memory neurons (mem, λ ≈ 1) first, then forget neurons (fgt, λ ≈ 0), then the others (oth); ${blockText}. ` +
+        (c
+          ? `Bottom: the canonical form derived from these weights (not retrained): memory neuron Σxaxb reads (e_a·z)(e_b·z) with λ = 1, query neuron q xc reads (e_c·z)(1) with λ = 0; every row reads memory neurons with out_x and query neurons with out_m (the construction's block structure). It reproduces the student's outputs to a max relative error of ${fmt(num(c.max_rel_error))} on fresh sequences (what it leaves out is listed under Table 1). `
+          : "") +
+        `The column "1" of in_x / in_m multiplies the constant input. Blue positive, red negative, grey |w| <= ${tol}; each panel on its own symmetric scale, its max |w| under its title.` +
+        (merge && (merge.proportionality > 0.1 || merge.rank_residual > 0.1) ? " The rows outside the block structure do not merge into one rank-1 row (App. B.2 FAILED, see Figure 2C)." : ""),
+      spec: heatmapFigure({ title: "A: pruned student and canonical form", sections, zeroTol: tol, perPanelScale: true, cell: 13 }),
     });
     const t = f.teacher[0];
     figures.push({
       name: "fig2b-teacher",
       title: "Figure 2B: the teacher's value, key and query matrices",
-      caption: "W_V, W_K, W_Q of the linear self-attention teacher (entries N(0, 1/d)); blue positive, red negative, one shared scale.",
+      caption: "W_V, W_K, W_Q of the linear self-attention teacher (entries N(0, 1/d)); blue positive, red negative, one shared scale (its max |w| in the colour bar).",
       spec: heatmapFigure({ title: "B: teacher", panels: [{ title: "W_V", matrix: t.W_V }, { title: "W_K", matrix: t.W_K }, { title: "W_Q", matrix: t.W_Q }], cell: 28 }),
     });
-    if (f.kernels) {
+    if (c) {
+      const mem = c.memory_basis as [number, number][], qs = c.query_basis as number[];
+      const coef = c.coefficients as number[][][] | undefined;
+      if (coef && coef.length) {
+        figures.push({
+          name: "fig2c-canonical-kernels",
+          title: "Figure 2C: the canonical form's output-gating kernels",
+          caption: `For each output y_o, the coefficient of Σ_s x_s,a x_s,b · x_t,c (rows: the memory sums, columns: the query coordinates): the memory x forget block of the output kernel Σ_r D_or sym(out_x,r out_m,rᵀ) (App. B.2, eq. 20) pushed through to the monomial bases. For attention it is W_V[o,a] (W_Kᵀ W_Q)[b,c] + W_V[o,b] (W_Kᵀ W_Q)[a,c] (a < b). One shared scale.`,
+          spec: heatmapFigure({
+            title: "C: canonical output-gating kernels",
+            panels: coef.map((m, o) => ({ title: `output ${o + 1}`, matrix: m, rowLabels: mem.map(([i, j]) => `x${i + 1}x${j + 1}`), colLabels: qs.map((q) => `x${q + 1}`) })),
+            cell: 16,
+          }),
+        });
+      }
+    }
+    if (f.kernels && merge) {
       const k = f.kernels;
-      const panels2: HeatmapPanel[] = k.kernels.map((m, i) => ({ title: `output ${i + 1}`, matrix: m }));
-      panels2.push({ title: "merged p qᵀ", matrix: k.merged_kernel });
+      const failed = merge.proportionality > 0.1 || merge.rank_residual > 0.1;
+      const panels2: HeatmapPanel[] = k.kernels.map((m, i) => ({ title: `output ${i + 1}`, matrix: m, rowLabels: hiddenLabels, colLabels: hiddenLabels }));
+      panels2.push({ title: failed ? "attempted merge p qᵀ" : "merged p qᵀ", matrix: k.merged_kernel, rowLabels: hiddenLabels, colLabels: hiddenLabels });
       figures.push({
         name: "fig2c-kernels",
-        title: "Figure 2C: kernels of the output-gating rows outside the block structure",
-        caption: `For each output coordinate, the symmetric kernel Σ_j D_ij (out_x,j out_m,jᵀ + out_m,j out_x,jᵀ)/2 of the ${num((a!.merge as { rows?: number[] })?.rows?.length)} rows outside the block structure; the last panel is the rank-1 merged kernel (App. B.2). Each panel on its own symmetric scale.`,
-        spec: heatmapFigure({ title: "C: kernels of the merged output-gating rows", panels: panels2, perPanelScale: true, zeroTol: tol, cell: 12 }),
+        title: failed ? "Figure 2C (student): the App. B.2 merge of the rows outside the block structure FAILS" : "Figure 2C (student): kernels of the output-gating rows outside the block structure",
+        caption:
+          `For each output coordinate, the symmetric kernel Σ_j D_ij (out_x,j out_m,jᵀ + out_m,j out_x,jᵀ)/2 of the pruned student's ${num((a.merge as { rows?: number[] })?.rows?.length)} rows outside the block structure; the last panel is the rank-1 kernel of the merge (App. B.2). ` +
+          base.notes.find((n) => n.startsWith("App. B.2")) +
+          " Each panel on its own symmetric scale.",
+        spec: heatmapFigure({ title: failed ? "C (student): the rank-1 merge fails" : "C (student): kernels of the merged rows", panels: panels2, perPanelScale: true, zeroTol: tol, cell: 12 }),
       });
     } else {
-      base.notes.push("Figure 2C: every output-gating row is in the memory x forget block structure, nothing to merge.");
+      base.notes.push("Figure 2C (student): every output-gating row is in the memory x forget block structure, nothing to merge.");
     }
   } else {
     base.notes.push("Figure 2 needs the analysis of the Table 1 run (analysis.json).");

@@ -127,22 +127,36 @@ export function heatmapCells(m: Matrix, vmax: number, zeroTol: number): { r: num
   return cells;
 }
 
+/** Shortest readable form of a colour-scale bound (3 significant digits). */
+function scaleLabel(v: number): string {
+  return v >= 1e-2 && v < 1e3 ? String(Number(v.toPrecision(3))) : v.toExponential(2);
+}
+
 /**
- * Side-by-side heatmaps (Figure 2 style): every panel on one shared symmetric colour scale (vmax = largest |entry|
- * over the panels unless given), square cells of `cell` pixels, zero entries (|v| <= zeroTol) grey.
+ * Heatmaps (Figure 2 style) in one or more titled sections (e.g. the pruned student, then its canonical form): every
+ * panel on one shared symmetric colour scale (vmax = largest |entry| over all panels unless given) or, with
+ * perPanelScale, on its own; each panel's title says its max |w| and a colour bar (-max |w| .. 0 .. +max |w|) ends
+ * the figure. Square cells of `cell` pixels, zero entries (|v| <= zeroTol) grey. Panels wrap onto new rows so that no
+ * row is wider than `maxWidth` pixels of cells (default 760: with axis labels the figure stays inside the report page, 1100 wide).
  */
-export function heatmapFigure(o: { title: string; panels: HeatmapPanel[]; zeroTol?: number; vmax?: number; cell?: number; perPanelScale?: boolean }): Record<string, unknown> {
-  const maxDim = Math.max(1, ...o.panels.map((p) => Math.max(p.matrix.length, p.matrix[0]?.length ?? 0)));
+export function heatmapFigure(o: {
+  title: string; panels?: HeatmapPanel[]; sections?: { title: string; panels: HeatmapPanel[] }[]; zeroTol?: number; vmax?: number; cell?: number; perPanelScale?: boolean; maxWidth?: number;
+}): Record<string, unknown> {
+  const sections = o.sections ?? [{ title: "", panels: o.panels ?? [] }];
+  const all = sections.flatMap((sec) => sec.panels);
+  const maxDim = Math.max(1, ...all.map((p) => Math.max(p.matrix.length, p.matrix[0]?.length ?? 0)));
   const cell = Math.max(3, Math.min(o.cell ?? 14, Math.floor(420 / maxDim))); // large (unpruned) matrices shrink
   const zt = o.zeroTol ?? 0;
-  const globalMax = o.vmax ?? Math.max(1e-300, ...o.panels.flatMap((p) => p.matrix.flat().map(Math.abs).filter(Number.isFinite)));
-  const panels = o.panels.map((p) => {
+  const maxWidth = o.maxWidth ?? 760;
+  const spacing = 18;
+  const absMax = (m: Matrix) => Math.max(1e-300, ...m.flat().map(Math.abs).filter(Number.isFinite));
+  const globalMax = o.vmax ?? Math.max(1e-300, ...all.map((p) => absMax(p.matrix)));
+  const unit = (p: HeatmapPanel, vmax: number, subtitle: string) => {
     const rows = p.matrix.length;
     const cols = rows ? p.matrix[0].length : 0;
-    const vmax = o.perPanelScale ? Math.max(1e-300, ...p.matrix.flat().map(Math.abs)) : globalMax;
     const values = heatmapCells(p.matrix, vmax, zt).map((c) => ({ ...c, row: p.rowLabels?.[c.r] ?? String(c.r + 1), col: p.colLabels?.[c.c] ?? String(c.c + 1) }));
     return {
-      title: { text: p.title, fontSize: 12 },
+      title: { text: p.title, fontSize: 12, ...(subtitle ? { subtitle, subtitleFontSize: 10 } : {}) },
       width: Math.max(cell, cols * cell),
       height: Math.max(cell, rows * cell),
       data: { values },
@@ -154,13 +168,41 @@ export function heatmapFigure(o: { title: string; panels: HeatmapPanel[]; zeroTo
         tooltip: [{ field: "row", title: "row" }, { field: "col", title: "col" }, { field: "v", title: "value", format: ".3e" }],
       },
     };
+  };
+  // the colour bar: 21 cells from -1 to +1 of the scale
+  const steps = 21;
+  const bar = unit(
+    { title: "colour scale", matrix: [Array.from({ length: steps }, (_, i) => -1 + (2 * i) / (steps - 1))], colLabels: Array.from({ length: steps }, (_, i) => (i === 0 ? "-max" : i === steps - 1 ? "+max" : i === (steps - 1) / 2 ? "0" : " ".repeat(i))), rowLabels: [""] },
+    1,
+    o.perPanelScale ? "max = the panel's max |w|" : `max |w| = ${scaleLabel(globalMax)}`,
+  );
+  (bar as { width: number }).width = Math.max(steps * 9, 150);
+  const blocks = sections.map((sec, si) => {
+    const units = sec.panels.map((p) => {
+      const vmax = o.perPanelScale ? absMax(p.matrix) : globalMax;
+      return unit(p, vmax, `max |w| ${scaleLabel(vmax)}`);
+    });
+    if (si === sections.length - 1) units.push(bar);
+    const rows: (typeof units)[] = [];
+    let width = 0;
+    for (const u of units) {
+      const w = (u as { width: number }).width + 40; // + axis labels
+      if (rows.length === 0 || width + w > maxWidth) {
+        rows.push([]);
+        width = 0;
+      }
+      rows[rows.length - 1].push(u);
+      width += w + spacing;
+    }
+    const rowSpecs = rows.map((r) => ({ hconcat: r, spacing }));
+    return sec.title ? { title: { text: sec.title, anchor: "start", fontSize: 13 }, vconcat: rowSpecs, spacing: 10 } : { vconcat: rowSpecs, spacing: 10 };
   });
   return {
     $schema: SCHEMA,
     title: o.title,
-    hconcat: panels,
-    spacing: 18,
-    config: { ...figureConfig, concat: { spacing: 18 } },
+    vconcat: blocks,
+    spacing: 24,
+    config: { ...figureConfig, concat: { spacing } },
   };
 }
 
