@@ -29,6 +29,16 @@ export const WEBGPU_CHUNK = 256;
 /** Trained-form tensor names in parameter-block order (src/kernels/webgpu/kernels.ts, paramLayout). */
 const TRAINED = ["in_x", "in_m", "nu", "out_x", "out_m", "readout"] as const;
 
+/** A compiled kernel: its source (workgroup counts included), pipeline and bind group layout. */
+interface Pipe {
+  k: KernelSource;
+  p: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/** Pipelines by WGSL source per device: groups of one shape (any R) compile their kernels once per process. */
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Pipe>>();
+
 /** A WebGPU GroupTrainer plus test hooks (a step on uploaded batches, raw buffer reads). */
 export interface WebGpuGroupTrainer extends GroupTrainer {
   /** Test hook: one optimizer step of every run on the given batches (one per run, the trainer's B and T) instead of GPU-drawn data. */
@@ -159,7 +169,11 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
   write(B.SEEDS, 0, Uint32Array.from(cfgs.flatMap((c) => seedKey(c.seed))));
 
   // pipelines: binding 0 = the uniform slot (dynamic offset), then the kernel's storage buffers
-  const pipeline = (k: KernelSource) => {
+  const cache = pipelineCache.get(dev) ?? new Map<string, Pipe>();
+  pipelineCache.set(dev, cache);
+  const pipeline = (k: KernelSource): Pipe => {
+    const hit = cache.get(k.code);
+    if (hit) return { ...hit, k };
     const layout = dev.createBindGroupLayout({
       label: k.label,
       entries: [
@@ -171,9 +185,10 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
       label: k.label, layout: dev.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module: dev.createShaderModule({ label: k.label, code: k.code }), entryPoint: "main" },
     });
-    return { k, p, layout };
+    const pp = { k, p, layout };
+    cache.set(k.code, pp);
+    return pp;
   };
-  type Pipe = ReturnType<typeof pipeline>;
   const bind = (pp: Pipe, names: Record<string, GPUBuffer> = {}) => ({
     pp,
     bg: dev.createBindGroup({
@@ -242,6 +257,7 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
       slotData[64 * s] = g;
       slotData[64 * s + 1] = s;
       slotData[64 * s + 2] = 0;
+      slotData[64 * s + 3] = R;
       const t = g + 1;
       lrt[s * lrtStride(R)] = 1 - Math.pow(cfg0.beta1, t);
       lrt[s * lrtStride(R) + 1] = 1 - Math.pow(cfg0.beta2, t);
@@ -324,7 +340,7 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
       return run(1, true);
     },
     async evaluate(): Promise<Float64Array> {
-      for (let c = 0; c < chunksV; c++) slotData.set([0, 0, c, 0], 64 * (WEBGPU_CHUNK + c));
+      for (let c = 0; c < chunksV; c++) slotData.set([0, 0, c, R], 64 * (WEBGPU_CHUNK + c));
       dev.queue.writeBuffer(slots, 256 * WEBGPU_CHUNK, slotData.buffer, 256 * WEBGPU_CHUNK, 256 * chunksV);
       const enc = dev.createCommandEncoder();
       const pass = enc.beginComputePass();

@@ -52,8 +52,8 @@ export function f32lit(x: number): string {
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 
-/** The per-dispatch uniform slot (256-byte aligned, bound with a dynamic offset): global step, local step, chunk. */
-export const SLOT_WGSL = `struct Slot { step: u32, s: u32, chunk: u32, pad: u32 }
+/** The per-dispatch uniform slot (256-byte aligned, bound with a dynamic offset): global step, local step, chunk, runs R. */
+export const SLOT_WGSL = `struct Slot { step: u32, s: u32, chunk: u32, runs: u32 }
 @group(0) @binding(0) var<uniform> U: Slot;`;
 
 /** A binding of a generated kernel: index, WGSL name, read-only or read-write storage. */
@@ -126,22 +126,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let i0 = wg.y * 64u; let j0 = wg.x * 64u;
   let tid = lid.y * 16u + lid.x;
   let kbeg = ks * KC; let kend = min(K, kbeg + KC);
-  var acc: array<f32, 16>;
+  var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
   for (var k0 = kbeg; k0 < kend; k0 += 16u) {
     ${load(g.aFastK, "A")}
     ${load(g.bFastK, "B")}
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      var av: array<f32, 4>; var bv: array<f32, 4>;
-      for (var x = 0u; x < 4u; x++) { av[x] = As[kk * 64u + lid.y + 16u * x]; bv[x] = Bs[kk * 64u + lid.x + 16u * x]; }
-      for (var x = 0u; x < 4u; x++) { for (var y = 0u; y < 4u; y++) { acc[x * 4u + y] = fma(av[x], bv[y], acc[x * 4u + y]); } }
+      let ao = kk * 64u + lid.y; let bo = kk * 64u + lid.x;
+      let bv = vec4<f32>(Bs[bo], Bs[bo + 16u], Bs[bo + 32u], Bs[bo + 48u]);
+      acc0 = fma(vec4<f32>(As[ao]), bv, acc0);
+      acc1 = fma(vec4<f32>(As[ao + 16u]), bv, acc1);
+      acc2 = fma(vec4<f32>(As[ao + 32u]), bv, acc2);
+      acc3 = fma(vec4<f32>(As[ao + 48u]), bv, acc3);
     }
     workgroupBarrier();
   }
+  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var x = 0u; x < 4u; x++) {
     for (var y = 0u; y < 4u; y++) {
       let i = i0 + lid.y + 16u * x; let j = j0 + lid.x + 16u * y;
-      if (i < ROWS && j < COLS) { let v = acc[x * 4u + y]; ${g.store} }
+      if (i < ROWS && j < COLS) { let v = accs[x][y]; ${g.store} }
     }
   }
 }`;
@@ -152,7 +156,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 export type DataSource = { kind: "teacher-student" } | { kind: "icl-regression"; dx: number; dy: number; wStd: number } | { kind: "upload"; seqs: number };
 
 const wgConsts = (s: StepShape, L: ParamLayout, R: number) => `const B = ${s.B}u; const T = ${s.T}u; const DIN = ${s.dIn}u; const D = ${L.D}u;
-const N = ${s.N}u; const M = ${s.M}u; const O = ${s.O}u; const PS = ${L.PS}u; const R = ${R}u;
+const N = ${s.N}u; const M = ${s.M}u; const O = ${s.O}u; const PS = ${L.PS}u;
 const OFF_INX = ${L.inX}u; const OFF_INM = ${L.inM}u; const OFF_NU = ${L.nu}u; const OFF_OUTX = ${L.outX}u; const OFF_RO = ${L.readout}u;
 const S = ${s.scoredAll ? s.T : 1}u; const SCORED_ALL = ${s.scoredAll};`;
 
@@ -176,6 +180,7 @@ export function fwdInKernel(s: StepShape, L: ParamLayout, R: number, src: DataSo
     var qv: array<f32, ${s.dIn}>;
     for (var p = 0u; p < DIN; p++) { var a = 0.0; for (var j = 0u; j < DIN; j++) { a += X[xo + t * DIN + j] * AUX[tw + 2u * DIN * DIN + p * DIN + j]; } qv[p] = a; }
     var acc: array<f32, ${s.dIn}>;
+    for (var o = 0u; o < DIN; o++) { acc[o] = 0.0; }
     for (var u = 0u; u <= t; u++) {
       var w = 0.0;
       for (var p = 0u; p < DIN; p++) { var a = 0.0; for (var j = 0u; j < DIN; j++) { a += X[xo + u * DIN + j] * AUX[tw + DIN * DIN + p * DIN + j]; } w += qv[p] * a; }
@@ -332,7 +337,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var n = tid; n < N; n += 64u) {
     let lam = exp(-exp(P[p0 + OFF_NU + n]));
     var du = 0.0; var dl = 0.0;
+    // zeroed explicitly: SwiftShader keeps a loop-body array's values from the previous iteration
     var ax: array<f32, ${L.D}>; var am: array<f32, ${L.D}>;
+    for (var j = 0u; j < D; j++) { ax[j] = 0.0; am[j] = 0.0; }
     for (var tt = 0u; tt < T; tt++) {
       let t = T - 1u - tt;
       let hi = ((r * B + b) * T + t) * N + n;
@@ -444,7 +451,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var ks = 0u; ks < KS; ks++) { g += PK[(r * KS + ks) * PKS + p - OFF_OUTX]; }
   }
   G[gp] = g;
-  let lo = U.s * (R + 2u);
+  let lo = U.s * (U.runs + 2u);
   let c1 = LRT[lo]; let c2 = LRT[lo + 1u]; let lr = LRT[lo + 2u + r];
   let m = ${f32lit(beta1)} * MO[gp] + ${f32lit(1 - beta1)} * g;
   let v = ${f32lit(beta2)} * VO[gp] + ${f32lit(1 - beta2)} * g * g;

@@ -87,7 +87,8 @@ fn normalAt(key: vec2<u32>, step: u32, stream: u32, e: u32) -> f32 {
   let lane = e % 4u;
   var a = q.x; var b = q.y;
   if (lane >= 2u) { a = q.z; b = q.w; }
-  let r = sqrt(-2.0 * log(unit01(a)));
+  // max(0, .): WGSL's log has an absolute error up to 2^-21 near 1, which could make -2 ln u slightly negative
+  let r = sqrt(max(0.0, -2.0 * log(unit01(a))));
   let th = 6.283185307179586 * unit01(b);
   if ((lane & 1u) == 1u) { return r * sin(th); }
   return r * cos(th);
