@@ -41,8 +41,11 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Pipe>>();
 
 /** A WebGPU GroupTrainer plus test hooks (a step on uploaded batches, raw buffer reads). */
 export interface WebGpuGroupTrainer extends GroupTrainer {
-  /** Test hook: one optimizer step of every run on the given batches (one per run, the trainer's B and T) instead of GPU-drawn data. */
-  stepOn(batches: readonly Batch[]): Promise<Advanced>;
+  /**
+   * Test hook: steps.length (<= WEBGPU_CHUNK) optimizer steps of every run on the given batches (steps[s][r]: run r's
+   * batch of step s, the trainer's B and T) instead of GPU-drawn data, in one submission; returns losses[s][r].
+   */
+  stepOn(steps: readonly (readonly Batch[])[]): Promise<number[][]>;
   /** Test hook: run r's slice of a named device buffer (P, G, MO, VO, X, TG, H, GO, DY, DF, DH) as float32. */
   read(name: string, r: number): Promise<Float32Array>;
   /** The trained-form parameter layout of one run's block. */
@@ -120,7 +123,6 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
     PART: buf(R * shape.B * shape.N * (2 * L.D + 1)), PK: buf(R * KS * pkStride(shape)), SSE: buf(R * RB),
     LOSS: buf(R * WEBGPU_CHUNK), LRT: buf(WEBGPU_CHUNK * lrtStride(R)), RUNF: buf(2 * R), SEEDS: buf(2 * R),
     TEACH: buf(icl ? 4 : R * 3 * dIn * dIn), VX: buf(R * Vp * T * dIn), VT: buf(R * Vp * S * dOut), VSSE: buf(R * Vp * T),
-    UX: buf(R * RB * dIn), UT: buf(R * shape.B * S * dOut),
   };
   const slotCount = WEBGPU_CHUNK + chunksV;
   const slots = dev.createBuffer({ size: 256 * slotCount, usage: USAGE.UNIFORM | USAGE.COPY_DST });
@@ -200,7 +202,6 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
     ? { kind: "icl-regression", dx: Number(cfg0.task_config.d_x), dy: Number(cfg0.task_config.d_y), wStd: Math.sqrt(iclWStarVariance(Number(cfg0.task_config.d_x), false)) }
     : { kind: "teacher-student" };
   const pFwdGen = pipeline(fwdInKernel(shape, L, R, gen));
-  const pFwdUp = pipeline(fwdInKernel(shape, L, R, { kind: "upload", seqs: shape.B }));
   const pFwdVal = pipeline(fwdInKernel(shape, L, R, { kind: "upload", seqs: Vp }));
   const pGo = pipeline(fwdOutKernel(shape, L, R));
   const pLoss = pipeline(lossKernel(shape, L, R, true, RB));
@@ -212,7 +213,6 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
   const pAdam = pipeline(adamwKernel(shape, L, R, cfg0.beta1, cfg0.beta2, WEBGPU_CHUNK));
   const tail = [bind(pGo), bind(pLoss), bind(pDh), bind(pScan), bind(pW), bind(pRo), bind(pAdam)];
   const fwdGen = bind(pFwdGen, { AUX: B.TEACH, AUX2: B.TEACH });
-  const fwdUp = bind(pFwdUp, { AUX: B.UX, AUX2: B.UT });
   const evalSeq = [bind(pFwdVal, { AUX: B.VX, AUX2: B.VT }), bind(pGo), bind(pLossVal, { SSE: B.VSSE })];
   const invalid = await dev.popErrorScope();
   if (invalid) {
@@ -247,8 +247,8 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
   let closed = false;
   const slotData = new Uint32Array(64 * slotCount);
 
-  /** n <= WEBGPU_CHUNK steps from `step` in one submission (uploaded batch when `up`), then the losses read back. */
-  const run = async (n: number, up: boolean): Promise<Advanced> => {
+  /** n <= WEBGPU_CHUNK steps from `step` in one submission (first kernel `fwd`), then the losses read back. */
+  const run = async (n: number, fwd: { pp: Pipe; bg: GPUBindGroup }): Promise<Advanced & { losses: Float32Array }> => {
     if (closed) throw new Error("webgpu group: closed");
     const lrt = new Float32Array(n * lrtStride(R));
     const lr = new Float64Array(R);
@@ -256,7 +256,7 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
       const g = step + s;
       slotData[64 * s] = g;
       slotData[64 * s + 1] = s;
-      slotData[64 * s + 2] = 0;
+      slotData[64 * s + 2] = s; // the uploaded batch of local step s (test hook)
       slotData[64 * s + 3] = R;
       const t = g + 1;
       lrt[s * lrtStride(R)] = 1 - Math.pow(cfg0.beta1, t);
@@ -268,7 +268,7 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (let s = 0; s < n; s++) {
-      dispatch(pass, up ? fwdUp : fwdGen, s);
+      dispatch(pass, fwd, s);
       for (const d of tail) dispatch(pass, d, s);
     }
     pass.end();
@@ -291,7 +291,7 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
       }
     }
     step += n;
-    return { lossSum, lr };
+    return { lossSum, lr, losses: loss };
   };
 
   const bufferSlices: Record<string, number> = {
@@ -323,21 +323,32 @@ export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebG
       let lr: Float64Array = new Float64Array(R);
       for (let done = 0; done < n; ) {
         const k = Math.min(WEBGPU_CHUNK, n - done);
-        const a = await run(k, false);
+        const a = await run(k, fwdGen);
         for (let r = 0; r < R; r++) lossSum[r] += a.lossSum[r];
         lr = a.lr;
         done += k;
       }
       return { lossSum, lr };
     },
-    async stepOn(batches: readonly Batch[]): Promise<Advanced> {
-      if (batches.length !== R) throw new Error(`stepOn: ${batches.length} batches for ${R} runs`);
-      batches.forEach((b, r) => {
-        if (b.x.data.length !== RB * dIn || b.target.length !== shape.B * S * dOut) throw new Error(`stepOn: batch ${r} has the wrong shape`);
-        write(B.UX, r * RB * dIn, Float32Array.from(b.x.data));
-        write(B.UT, r * shape.B * S * dOut, Float32Array.from(b.target));
+    async stepOn(batches: readonly (readonly Batch[])[]): Promise<number[][]> {
+      const n = batches.length;
+      if (n < 1 || n > WEBGPU_CHUNK) throw new Error(`stepOn: 1 to ${WEBGPU_CHUNK} steps, got ${n}`);
+      const ux = buf(R * n * RB * dIn), ut = buf(R * n * shape.B * S * dOut);
+      batches.forEach((runs, s) => {
+        if (runs.length !== R) throw new Error(`stepOn: ${runs.length} batches for ${R} runs`);
+        runs.forEach((b, r) => {
+          if (b.x.data.length !== RB * dIn || b.target.length !== shape.B * S * dOut) throw new Error(`stepOn: batch ${r} has the wrong shape`);
+          write(ux, (r * n + s) * RB * dIn, Float32Array.from(b.x.data));
+          write(ut, (r * n + s) * shape.B * S * dOut, Float32Array.from(b.target));
+        });
       });
-      return run(1, true);
+      try {
+        const a = await run(n, bind(pipeline(fwdInKernel(shape, L, R, { kind: "upload", seqs: n * shape.B })), { AUX: ux, AUX2: ut }));
+        return Array.from({ length: n }, (_, s) => Array.from({ length: R }, (_, r) => a.losses[r * WEBGPU_CHUNK + s]));
+      } finally {
+        ux.destroy();
+        ut.destroy();
+      }
     },
     async evaluate(): Promise<Float64Array> {
       for (let c = 0; c < chunksV; c++) slotData.set([0, 0, c, R], 64 * (WEBGPU_CHUNK + c));

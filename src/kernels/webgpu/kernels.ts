@@ -251,7 +251,7 @@ export function fwdOutKernel(s: StepShape, L: ParamLayout, R: number): KernelSou
 /**
  * loss, one workgroup per (row i, run r): g = gxo ⊙ gmo, y = readout g; at scored rows e = y - target, SSE[r, row] =
  * Σ e², dy = e / (B S O) (0 elsewhere) -> DY; backward: dg = readoutᵀ dy, DF = [dg ⊙ gmo, dg ⊙ gxo].
- * `sseStride`: floats per run of SSE (training B·T; evaluation the padded validation rows), row offset U.chunk·B·T.
+ * `sseStride`: floats per run of SSE (training B·T; evaluation: the padded validation rows, at row offset U.chunk·B·T).
  */
 export function lossKernel(s: StepShape, L: ParamLayout, R: number, backward: boolean, sseStride: number): KernelSource {
   const bindings: BindingSpec[] = [
@@ -293,7 +293,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   workgroupBarrier();
   if (tid == 0u) {
-    SSE[r * ${sseStride}u + U.chunk * RB + row] = sse;
+    SSE[r * ${sseStride}u + ${backward ? "" : "U.chunk * RB + "}row] = sse;
     ${backward ? "for (var o = 0u; o < O; o++) { DY[gi * O + o] = dy[o]; }" : ""}
   }
   ${backward ? `for (var m = tid; m < M; m += 64u) {
