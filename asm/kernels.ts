@@ -4,6 +4,11 @@
 // (src/kernels/fast.ts), which also provides the `work` scratch regions some kernels need. Matrices are row-major
 // float32; `m, k, n` follow C[m,n] = A[m,k]·B[k,n] as in src/kernels/types.ts. An optional pointer is 0 when absent.
 //
+// Runs: every export except the elementwise ones and adamw takes a trailing `runs` (>= 1): it computes `runs`
+// independent problems whose operands lie back to back (operand X of run r at X + r·size(X) bytes) by looping, inside
+// the export, over the same per-run code; so each run's result is bit for bit that of a call on that run alone. The
+// elementwise kernels take n·runs (every element is computed the same way wherever it lies in the buffer).
+//
 // Partial vectors: loads may read up to 12 bytes past the end of a buffer (lanes that are then discarded or masked);
 // the JS side keeps a 64-byte guard at the end of the memory so such reads stay in bounds. Stores never go past the end.
 
@@ -375,8 +380,14 @@ export function mmWork(m: i32, k: i32, n: i32): i32 {
   return n <= 4 && m >= 8 ? k * n : PANEL;
 }
 
-/** C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n]; work holds mmWork(m,k,n) floats. */
-export function mm(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
+/** Per run r < runs: C_r[m,n] = (acc ? C_r : 0) + A_r[m,k]·B_r[k,n]; work holds mmWork(m,k,n) floats (reused per run). */
+export function mm(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize, runs: i32): void {
+  const sc = (<usize>m * <usize>n) << 2, sa = (<usize>m * <usize>k) << 2, sb = (<usize>k * <usize>n) << 2;
+  for (let r = 0; r < runs; r++) mm1(C + <usize>r * sc, A + <usize>r * sa, B + <usize>r * sb, m, k, n, acc, work);
+}
+
+/** One run of mm: C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n]. */
+function mm1(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
   if (n <= 4 && m >= 8 && k > 0) {
     transpose(work, B, k, n);
     mmNTdot(C, A, work, m, k, n, acc);
@@ -399,9 +410,16 @@ export function mmTNWork(m: i32, k: i32, n: i32): i32 {
  * C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n] (rows of the reduction blocked by KC_TN); work holds mmTNWork(m,k,n) floats.
  * A narrow output (n < 8 <= m) is computed transposed, Cᵀ = Bᵀ·A with full-width tiles, then transposed into C; its
  * rows are padded to whole 4-row tiles (the extra rows read neighbouring floats and are dropped), so every element is
- * summed in the same order as by the direct tiles and the result does not depend on the path.
+ * summed in the same order as by the direct tiles and the result does not depend on the path. Per run r < runs
+ * (A_r [k,m], B_r [k,n], C_r [m,n] back to back).
  */
-export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
+export function mmTN(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize, runs: i32): void {
+  const sc = (<usize>m * <usize>n) << 2, sa = (<usize>k * <usize>m) << 2, sb = (<usize>k * <usize>n) << 2;
+  for (let r = 0; r < runs; r++) mmTN1(C + <usize>r * sc, A + <usize>r * sa, B + <usize>r * sb, m, k, n, acc, work);
+}
+
+/** One run of mmTN: C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n]. */
+function mmTN1(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
   if (tnTransposed(m, n) && n > 0 && k > 0) {
     gemm(work, B, 4, (<usize>n) << 2, A, (n + 3) & ~3, k, m, false, KC_TN, 0, 0, 0);
     for (let i = 0; i < m; i++) {
@@ -421,9 +439,10 @@ export function mmNTWork(m: i32, k: i32, n: i32): i32 {
   return n > 4 ? ((k * n + 15) & ~15) + PANEL : 0;
 }
 
-/** C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ; work holds mmNTWork(m,k,n) floats. */
-export function mmNT(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize): void {
-  mmNTThen(C, A, B, m, k, n, acc, work, 0, 0);
+/** Per run r < runs: C_r[m,n] = (acc ? C_r : 0) + A_r[m,k]·B_r[n,k]ᵀ; work holds mmNTWork(m,k,n) floats. */
+export function mmNT(C: usize, A: usize, B: usize, m: i32, k: i32, n: i32, acc: bool, work: usize, runs: i32): void {
+  const sc = (<usize>m * <usize>n) << 2, sa = (<usize>m * <usize>k) << 2, sb = (<usize>n * <usize>k) << 2;
+  for (let r = 0; r < runs; r++) mmNTThen(C + <usize>r * sc, A + <usize>r * sa, B + <usize>r * sb, m, k, n, acc, work, 0, 0);
 }
 
 /** mmNT, then out = G ⊙ C when G != 0 (G, out [m,n]; out may be C). */
@@ -448,17 +467,40 @@ export function gateWork(r: i32, k: i32, n: i32, hasGx: bool): i32 {
   return ((w + 15) & ~15) + (hasGx ? 0 : r * n);
 }
 
-/** out[r,n] = (A[r,k]·X[n,k]ᵀ) ⊙ (A[r,k]·M[n,k]ᵀ); gx, gm [r,n] (0 = absent) receive the factors. */
-export function gate(out: usize, A: usize, X: usize, M: usize, r: i32, k: i32, n: i32, gx: usize, gm: usize, work: usize): void {
+/**
+ * Per run q < runs: out_q[r,n] = (A_q[r,k]·X_q[n,k]ᵀ) ⊙ (A_q[r,k]·M_q[n,k]ᵀ); gx, gm [runs,r,n] (0 = absent) receive
+ * the factors.
+ */
+export function gate(out: usize, A: usize, X: usize, M: usize, r: i32, k: i32, n: i32, gx: usize, gm: usize, work: usize, runs: i32): void {
+  const so = (<usize>r * <usize>n) << 2, sa = (<usize>r * <usize>k) << 2, sx = (<usize>n * <usize>k) << 2;
+  for (let q = 0; q < runs; q++) {
+    const o = <usize>q * so;
+    gate1(out + o, A + <usize>q * sa, X + <usize>q * sx, M + <usize>q * sx, r, k, n, gx != 0 ? gx + o : 0, gm != 0 ? gm + o : 0, work);
+  }
+}
+
+/** One run of gate. */
+function gate1(out: usize, A: usize, X: usize, M: usize, r: i32, k: i32, n: i32, gx: usize, gm: usize, work: usize): void {
   const w = (<usize>((mmNTWork(r, k, n) + 15) & ~15)) << 2;
   const G = gx != 0 ? gx : work + w;
   const H = gm != 0 ? gm : out;
-  mmNT(G, A, X, r, k, n, false, work);
+  mmNTThen(G, A, X, r, k, n, false, work, 0, 0);
   mmNTThen(H, A, M, r, k, n, false, work, G, out);
 }
 
-/** h[b,t,i] = lambda[i]·h[b,t-1,i] + u[b,t,i], h[b,-1] = h0[b] (0 when h0 == 0); h may alias u. */
-export function scan(h: usize, u: usize, lambda: usize, B: i32, T: i32, N: i32, h0: usize): void {
+/**
+ * Per run r < runs: h_r[b,t,i] = lambda_r[i]·h_r[b,t-1,i] + u_r[b,t,i], h_r[b,-1] = h0_r[b] (0 when h0 == 0); h may
+ * alias u (h, u [runs,B,T,N], lambda [runs,N], h0 [runs,B,N]).
+ */
+export function scan(h: usize, u: usize, lambda: usize, B: i32, T: i32, N: i32, h0: usize, runs: i32): void {
+  const sl = (<usize>N) << 2, s0 = <usize>B * sl, sh = s0 * <usize>T;
+  for (let r = 0; r < runs; r++) {
+    scan1(h + <usize>r * sh, u + <usize>r * sh, lambda + <usize>r * sl, B, T, N, h0 != 0 ? h0 + <usize>r * s0 : 0);
+  }
+}
+
+/** One run of scan. */
+function scan1(h: usize, u: usize, lambda: usize, B: i32, T: i32, N: i32, h0: usize): void {
   const row = (<usize>N) << 2;
   const n4 = N & ~3;
   for (let b = 0; b < B; b++) {
@@ -481,8 +523,14 @@ export function scan(h: usize, u: usize, lambda: usize, B: i32, T: i32, N: i32, 
   }
 }
 
-/** g[b,t,i] = dh[b,t,i] + lambda[i]·g[b,t+1,i], g[b,T] = 0; g may alias dh. */
-export function scanReverse(g: usize, dh: usize, lambda: usize, B: i32, T: i32, N: i32): void {
+/** Per run r < runs: g_r[b,t,i] = dh_r[b,t,i] + lambda_r[i]·g_r[b,t+1,i], g_r[b,T] = 0; g may alias dh. */
+export function scanReverse(g: usize, dh: usize, lambda: usize, B: i32, T: i32, N: i32, runs: i32): void {
+  const sl = (<usize>N) << 2, sh = <usize>B * <usize>T * sl;
+  for (let r = 0; r < runs; r++) scanReverse1(g + <usize>r * sh, dh + <usize>r * sh, lambda + <usize>r * sl, B, T, N);
+}
+
+/** One run of scanReverse. */
+function scanReverse1(g: usize, dh: usize, lambda: usize, B: i32, T: i32, N: i32): void {
   const row = (<usize>N) << 2;
   const n4 = N & ~3;
   for (let b = 0; b < B; b++) {
@@ -506,10 +554,22 @@ export function scanReverse(g: usize, dh: usize, lambda: usize, B: i32, T: i32, 
 }
 
 /**
- * Complex scan: h = lambda·h_{t-1} + u with h = hRe + i·hIm, lambda = lRe + i·lIm [N], h[b,-1] = (h0Re, h0Im) or 0
- * (h0Re == 0 and h0Im == 0 mean absent, independently).
+ * Complex scan per run: h = lambda·h_{t-1} + u with h = hRe + i·hIm, lambda = lRe + i·lIm [runs,N], h[b,-1] =
+ * (h0Re, h0Im) [runs,B,N] or 0 (h0Re == 0 and h0Im == 0 mean absent, independently); h, u [runs,B,T,N].
  */
 export function scanComplex(
+  hRe: usize, hIm: usize, uRe: usize, uIm: usize, lRe: usize, lIm: usize,
+  B: i32, T: i32, N: i32, h0Re: usize, h0Im: usize, runs: i32,
+): void {
+  const sl = (<usize>N) << 2, s0 = <usize>B * sl, sh = s0 * <usize>T;
+  for (let r = 0; r < runs; r++) {
+    const o = <usize>r * sh, l = <usize>r * sl, z = <usize>r * s0;
+    scanComplex1(hRe + o, hIm + o, uRe + o, uIm + o, lRe + l, lIm + l, B, T, N, h0Re != 0 ? h0Re + z : 0, h0Im != 0 ? h0Im + z : 0);
+  }
+}
+
+/** One run of scanComplex. */
+function scanComplex1(
   hRe: usize, hIm: usize, uRe: usize, uIm: usize, lRe: usize, lIm: usize,
   B: i32, T: i32, N: i32, h0Re: usize, h0Im: usize,
 ): void {
@@ -550,8 +610,19 @@ export function scanComplex(
   }
 }
 
-/** Complex reverse scan: g[t] = dh[t] + conj(lambda)·g[t+1], g[T] = 0 (real and imaginary parts separate). */
+/** Complex reverse scan per run: g[t] = dh[t] + conj(lambda)·g[t+1], g[T] = 0 (real and imaginary parts separate). */
 export function scanComplexReverse(
+  gRe: usize, gIm: usize, dhRe: usize, dhIm: usize, lRe: usize, lIm: usize, B: i32, T: i32, N: i32, runs: i32,
+): void {
+  const sl = (<usize>N) << 2, sh = <usize>B * <usize>T * sl;
+  for (let r = 0; r < runs; r++) {
+    const o = <usize>r * sh, l = <usize>r * sl;
+    scanComplexReverse1(gRe + o, gIm + o, dhRe + o, dhIm + o, lRe + l, lIm + l, B, T, N);
+  }
+}
+
+/** One run of scanComplexReverse. */
+function scanComplexReverse1(
   gRe: usize, gIm: usize, dhRe: usize, dhIm: usize, lRe: usize, lIm: usize, B: i32, T: i32, N: i32,
 ): void {
   const row = (<usize>N) << 2;
@@ -613,7 +684,11 @@ export function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
   let o: usize = 0;
   for (; o < end; o += 16) v128.store(y + o, madd(v128.load(y + o), av, v128.load(x + o)));
   const tail = (<usize>n) << 2;
-  for (; o < tail; o += 4) store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+  // the tail through the same vector multiply-add (one lane): an element's value does not depend on its position, so
+  // axpy over n·runs gives each run the bits of a call on that run alone, in the relaxed (fused) build too
+  for (; o < tail; o += 4) {
+    store<f32>(y + o, f32x4.extract_lane(madd(f32x4.splat(load<f32>(y + o)), av, f32x4.splat(load<f32>(x + o))), 0));
+  }
 }
 
 /** out[i] = alpha·a[i], i < n (out may alias a). */
@@ -626,8 +701,14 @@ export function scale(out: usize, a: usize, alpha: f32, n: i32): void {
   for (; o < tail; o += 4) store<f32>(out + o, alpha * load<f32>(a + o));
 }
 
-/** Column sums out[j] = (acc ? out[j] : 0) + Σ_i A[i,j] for A [m,n] (16 columns per pass, then 4 at a time). */
-export function sumRows(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
+/** Per run r < runs: column sums out_r[j] = (acc ? out_r[j] : 0) + Σ_i A_r[i,j] for A_r [m,n], out [runs,n]. */
+export function sumRows(out: usize, A: usize, m: i32, n: i32, acc: bool, runs: i32): void {
+  const so = (<usize>n) << 2, sa = <usize>m * so;
+  for (let r = 0; r < runs; r++) sumRows1(out + <usize>r * so, A + <usize>r * sa, m, n, acc);
+}
+
+/** One run of sumRows (16 columns per pass, then 4 at a time). */
+function sumRows1(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
   const ld = (<usize>n) << 2;
   let j = 0;
   for (; j + 16 <= n; j += 16) {
@@ -663,8 +744,14 @@ export function sumRows(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
   }
 }
 
-/** Row sums out[i] = (acc ? out[i] : 0) + Σ_j A[i,j] for A [m,n]. */
-export function sumCols(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
+/** Per run r < runs: row sums out_r[i] = (acc ? out_r[i] : 0) + Σ_j A_r[i,j] for A_r [m,n], out [runs,m]. */
+export function sumCols(out: usize, A: usize, m: i32, n: i32, acc: bool, runs: i32): void {
+  const so = (<usize>m) << 2, sa = so * <usize>n;
+  for (let r = 0; r < runs; r++) sumCols1(out + <usize>r * so, A + <usize>r * sa, m, n, acc);
+}
+
+/** One run of sumCols. */
+function sumCols1(out: usize, A: usize, m: i32, n: i32, acc: bool): void {
   const ld = (<usize>n) << 2;
   const n4 = n & ~3;
   for (let i = 0; i < m; i++) {

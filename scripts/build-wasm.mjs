@@ -29,7 +29,7 @@ const targets = [
   // A shared memory needs the threads feature and a declared maximum: 65536 pages (4 GiB) accepts any imported size.
   { out: "build/kernels-shared.wasm", extra: ["--enable", "threads", "--sharedMemory", "--maximumMemory", "65536"] },
   // Relaxed SIMD: every f32x4 multiply-add becomes one fused relaxed_madd (~25 % faster on the Intel machines we
-  // measured; the trainer prefers these builds when the engine accepts them, see src/train/parallel.ts).
+  // measured; the trainer prefers these builds when the engine accepts them, see src/kernels/factory.ts).
   { out: "build/kernels-relaxed.wasm", extra: ["--enable", "relaxed-simd"] },
   { out: "build/kernels-relaxed-shared.wasm", extra: ["--enable", "relaxed-simd", "--enable", "threads", "--sharedMemory", "--maximumMemory", "65536"] },
 ];

@@ -31,8 +31,9 @@ const common = {
   sourcemap: false,
   write: false,
   logLevel: "warning",
-  // src/train/parallel.ts reaches its worker_threads script through import.meta.url only for threads > 1; the page
-  // trains on one thread, so the empty import.meta of a classic script is fine.
+  // src/kernels/factory.ts and src/train/pool.ts reach the wasm files and the worker_threads script through
+  // import.meta.url only in Node; the page trains on one thread on the kernels it builds, so the empty import.meta of
+  // a classic script is fine.
   logOverride: { "empty-import-meta": "silent" },
   absWorkingDir: root,
 };

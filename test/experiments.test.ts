@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { commands } from "../src/cli/commands.ts";
-import { kernelsFor } from "../src/cli/kernels.ts";
+import { kernelsFor } from "../src/kernels/factory.ts";
 import { runCli } from "../src/cli/main.ts";
 import { resultsCsv } from "../src/experiments/collect.ts";
 import { collectAll, executePlan, planRuns, shardRuns } from "../src/experiments/driver.ts";

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { kernelsFor, kernelsForRun } from "../src/cli/kernels.ts";
+import { kernelsFor, kernelsForRun } from "../src/kernels/factory.ts";
 import { commands } from "../src/cli/commands.ts";
 import { runCli } from "../src/cli/main.ts";
 import { collectAll, executePlan, planRuns } from "../src/experiments/driver.ts";

@@ -77,7 +77,7 @@ export function layerByLayerStack(p: Params, x: Seq): number[] {
   const c = p.config as { d_in: number; width: number; d_out: number; layers: number; layer: string; layer_config: Record<string, unknown> };
   const fam = getFamily(c.layer);
   const [B, T] = x.shape;
-  const widthKeys = "d" in fam.schema ? { d: c.width, d_out: c.width } : { d_in: c.width, d_out: c.width };
+  const widthKeys = { [fam.widthKeys[0]]: c.width, [fam.widthKeys[1]]: c.width };
   const cfg = parseConfig(fam.schema, { ...c.layer_config, ...widthKeys });
   const linear = (A: ArrayLike<number>, W: ArrayLike<number>, rows: number, k: number, n: number) => {
     const out = new Float64Array(rows * n);

@@ -247,6 +247,7 @@ const tiny: ModelFamily<TinyConfig> = {
   summary: "test family",
   schema: { d: int("width", { min: 1, max: 64 }), n: int("rows", { min: 1, default: 2 }) },
   dims: (c) => ({ dIn: c.d, dOut: c.n }),
+  widthKeys: ["d", "n"],
   shapes: (c) => ({ w: [c.n, c.d], b: [c.n] }),
   init: () => {
     throw new Error("unused");

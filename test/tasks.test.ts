@@ -11,7 +11,7 @@ import { getTask, taskNames } from "../src/tasks/registry.ts";
 import { teacherStudent } from "../src/tasks/teacher-student.ts";
 import type { TeacherStudentConfig } from "../src/tasks/teacher-student.ts";
 import type { Batch } from "../src/tasks/types.ts";
-import { mseLoss } from "../src/tasks/types.ts";
+import { mseLoss } from "../src/train/loss.ts";
 import { fromArray } from "../src/tensor.ts";
 
 /** Sample mean and the standard error of the mean. */
@@ -143,7 +143,7 @@ test("teacher-student: same seed -> identical teacher and batches, different see
   assert.notDeepEqual([...a.b.x.data], [...a.v.x.data]); // validation comes from its own stream
 });
 
-test("teacher-student split: inputs + targets over any shards of [0, B) is batch() bit for bit, rng state alike", () => {
+test("inputs + targets over any shards of [0, B) is batch() bit for bit, rng state alike (teacher-student, icl-regression)", () => {
   const root = Rng.fromSeed(11);
   const teachers = [
     ["the task's teacher", teacherStudent.setup(root.split(), tsCfg)],
@@ -151,7 +151,6 @@ test("teacher-student split: inputs + targets over any shards of [0, B) is batch
     ["2-head teacher", attention.init(root.split(), { d: 4, heads: 2, d_key: 4, d_out: 4 }, "f64")],
     ["f32 teacher", attention.init(root.split(), { d: 4, heads: 1, d_key: 4, d_out: 4 }, "f32")],
   ] as const;
-  const split = teacherStudent.split!;
   for (const [what, teacher] of teachers) {
     for (const dtype of ["f32", "f64"] as const) {
       for (const B of [1, 7, 16]) {
@@ -159,17 +158,17 @@ test("teacher-student split: inputs + targets over any shards of [0, B) is batch
         const r1 = Rng.fromSeed(seed);
         const r2 = Rng.fromSeed(seed);
         const want = teacherStudent.batch(r1, tsCfg, teacher, B, dtype);
-        const got = split.inputs(r2, tsCfg, teacher, B, dtype);
+        const got = teacherStudent.inputs(r2, tsCfg, teacher, B, dtype);
         assert.deepEqual(r2.state(), r1.state(), `${what} ${dtype} B=${B}: rng state`);
         assert.deepEqual(got.x, want.x);
         assert.deepEqual(got.scored, want.scored);
         assert.equal(got.target.constructor, want.target.constructor);
-        assert.ok(got.target.every((v) => v === 0), "inputs leave the targets to targets()");
+        assert.ok(got.target.every((v: number) => v === 0), "inputs leave the targets to targets()");
         // shards in reverse order; rows outside [b0, b1) stay untouched
         const cuts = [0, Math.floor(B / 3), Math.floor((2 * B) / 3), B];
         for (let i = cuts.length - 2; i >= 0; i--) {
           const before = got.target.slice();
-          split.targets(tsCfg, teacher, got.x.data, got.target, cuts[i], cuts[i + 1]);
+          teacherStudent.targets(tsCfg, teacher, got.x.data, got.target, cuts[i], cuts[i + 1]);
           const row = tsCfg.T * tsCfg.d;
           for (let j = 0; j < got.target.length; j++) {
             if (j < cuts[i] * row || j >= cuts[i + 1] * row) assert.equal(got.target[j], before[j], `${what}: element ${j} outside the shard`);
@@ -179,7 +178,18 @@ test("teacher-student split: inputs + targets over any shards of [0, B) is batch
       }
     }
   }
-  assert.equal(iclRegression.split, undefined, "icl-regression's targets need each sequence's W*: no split");
+  // icl-regression: the targets need each sequence's W*, so inputs() draws them and targets() keeps them
+  for (const dtype of ["f32", "f64"] as const) {
+    const c = { d_x: 3, d_y: 2, T: 5 };
+    const want = iclRegression.batch(Rng.fromSeed(4), c, null, 6, dtype);
+    const r = Rng.fromSeed(4);
+    const got = iclRegression.inputs(r, c, null, 6, dtype);
+    iclRegression.targets(c, null, got.x.data, got.target, 0, 3);
+    iclRegression.targets(c, null, got.x.data, got.target, 3, 6);
+    assert.deepEqual(got, want, `icl ${dtype}`);
+    assert.deepEqual(r.state(), (() => { const r2 = Rng.fromSeed(4); iclRegression.batch(r2, c, null, 6, dtype); return r2.state(); })());
+    assert.ok(got.target.some((v: number) => v !== 0));
+  }
 });
 
 test("teacher-student: teacher entries are N(0, 1/d)", () => {

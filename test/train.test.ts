@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { kernelsFor } from "../src/cli/kernels.ts";
+import { kernelsFor } from "../src/kernels/factory.ts";
 import { loadParams, loadTensors } from "../src/io/files.ts";
 import { ref64 } from "../src/kernels/reference.ts";
 import { attention } from "../src/models/attention.ts";
@@ -14,10 +14,13 @@ import { getFamily } from "../src/models/registry.ts";
 import type { Params } from "../src/models/types.ts";
 import { Rng } from "../src/rng.ts";
 import { teacherStudent } from "../src/tasks/teacher-student.ts";
-import { mseLoss } from "../src/tasks/types.ts";
-import { adamwInit, adamwUpdate, isRecurrentName } from "../src/train/adamw.ts";
+import { mseLoss } from "../src/train/loss.ts";
+import { gatedRnn, gatedRnnDense, lambdaFromNu, nuFromLambda, nuGradient } from "../src/models/gated-rnn.ts";
+import { lru } from "../src/models/lru.ts";
+import { lstm } from "../src/models/lstm.ts";
+import { trainedFormOf } from "../src/models/common.ts";
+import { adamwInit, adamwUpdate } from "../src/train/adamw.ts";
 import { parseTrainConfig } from "../src/train/loop.ts";
-import { lambdaFromNu, nuFromLambda, nuGradient } from "../src/train/param.ts";
 import { runTraining } from "../src/train/run.ts";
 import type { MetricsLine } from "../src/train/run.ts";
 import { constant, cosine, warmup } from "../src/train/schedule.ts";
@@ -54,7 +57,7 @@ test("AdamW: one step worked out by hand, decoupled decay only where the mask sa
   const params = { w: new Float64Array([1, -2]), nu: new Float64Array([0.5]) };
   const grads = { w: new Float64Array([0.1, 0.2]), nu: new Float64Array([-1]) };
   const st = adamwInit(params, (k) => new Float64Array(k));
-  const cfg = { lr: constant(0.01), beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decay: (n: string) => !isRecurrentName(n), clipNorm: 0 };
+  const cfg = { lr: constant(0.01), beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decay: (n: string) => n !== "nu", clipNorm: 0 };
   const lr = adamwUpdate(cfg, st, params, grads);
   assert.equal(lr, 0.01);
   // first step: m̂ = g, v̂ = g², update = g/(|g| + eps) ≈ sign(g)
@@ -64,8 +67,27 @@ test("AdamW: one step worked out by hand, decoupled decay only where the mask sa
   assert.ok(Math.abs(params.nu[0] - (0.5 - 0.01 * upd(-1))) < 1e-15, "no decay on nu");
   assert.equal(st.step, 1);
   assert.ok(Math.abs(st.m.w[0] - 0.01) < 1e-17 && Math.abs(st.v.w[1] - 0.001 * 0.04) < 1e-18);
-  for (const name of ["nu", "layers.0.nu", "A", "nu_log", "theta_log", "gamma_log"]) assert.ok(isRecurrentName(name), name);
-  for (const name of ["in_x", "readout", "layers.1.B_re", "U_f"]) assert.ok(!isRecurrentName(name), name);
+});
+
+test("trained forms: each family states its reparametrisation and its tensors without weight decay; stacks delegate", () => {
+  const form = (fam: Parameters<typeof trainedFormOf>[0], config: unknown) => {
+    const f = trainedFormOf(fam, config);
+    return { reparams: Object.fromEntries(Object.entries(f.reparams).map(([n, r]) => [n, r.name])), noDecay: f.noDecay };
+  };
+  const g = { d_in: 2, hidden: 3, output_gating: 3, d_out: 2 };
+  assert.deepEqual(form(gatedRnn, g), { reparams: { lambda: "nu" }, noDecay: ["nu"] });
+  assert.deepEqual(form(gatedRnnDense, g), { reparams: {}, noDecay: ["A"] });
+  assert.deepEqual(form(lru, { d_in: 2, hidden: 3, d_out: 2 }), { reparams: {}, noDecay: ["nu_log", "theta_log", "gamma_log"] });
+  assert.deepEqual(form(lstm, { d_in: 2, hidden: 3, d_out: 2 }), { reparams: {}, noDecay: [] });
+  const stack = getFamily("stack");
+  const sc = { d_in: 2, d_out: 2, width: 4, layers: 2, layer: "gated-rnn", layer_config: { hidden: 3, output_gating: 3 } };
+  assert.deepEqual(form(stack, sc), { reparams: { "layers.0.lambda": "layers.0.nu", "layers.1.lambda": "layers.1.nu" }, noDecay: ["layers.0.nu", "layers.1.nu"] });
+  // the stack's reparams are the layer's maps
+  const lam = new Float64Array([0.3]);
+  const a = new Float64Array(1), b = new Float64Array(1);
+  trainedFormOf(stack, sc).reparams["layers.1.lambda"].toTrained(a, lam);
+  nuFromLambda(b, lam);
+  assert.deepEqual(a, b);
 });
 
 test("nu parametrisation: lambda = exp(-exp(nu)) round trip, chain rule matches finite differences", () => {

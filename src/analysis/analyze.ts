@@ -13,7 +13,7 @@ import { Rng } from "../rng.ts";
 import { etaStar, gdPredict, optimalGdLoss } from "../tasks/closed-forms.ts";
 import { iclRegression, iclWStarVariance } from "../tasks/icl-regression.ts";
 import type { Batch } from "../tasks/types.ts";
-import { mseLoss } from "../tasks/types.ts";
+import { mseLoss } from "../train/loss.ts";
 import type { Tensor } from "../tensor.ts";
 import { cloneTensor, relError } from "../tensor.ts";
 import type { Matrix, WeightsFigure } from "./figures.ts";

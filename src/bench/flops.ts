@@ -8,16 +8,16 @@ import type { Kernels } from "../kernels/types.ts";
 import type { ModelFamily, Params } from "../models/types.ts";
 import type { Batch } from "../tasks/types.ts";
 import type { Float } from "../tensor.ts";
-import { runShard, shardBounds } from "../train/parallel.ts";
+import { runShard, shardBounds } from "../train/shards.ts";
 
-/** A Kernels that forwards to `inner` and counts FLOPs into `.flops` (allocUninit is forwarded when present). */
+/** A Kernels that forwards to `inner` and counts FLOPs into `.flops`. */
 export function countingKernels(inner: Kernels): Kernels & { flops: number } {
-  const k = inner as Kernels & { allocUninit?: (n: number) => Float };
-  const c: Kernels & { flops: number; allocUninit?: (n: number) => Float } = {
+  const c: Kernels & { flops: number } = {
     name: inner.name,
     dtype: inner.dtype,
     flops: 0,
     alloc: (n) => inner.alloc(n),
+    allocUninit: (n) => inner.allocUninit(n),
     mark: () => inner.mark(),
     release: (m) => inner.release(m),
     mm(C, A, B, m, kk, n, acc) { c.flops += 2 * m * kk * n; inner.mm(C, A, B, m, kk, n, acc); },
@@ -38,7 +38,6 @@ export function countingKernels(inner: Kernels): Kernels & { flops: number } {
     sumCols(o, A, m, n, acc) { c.flops += m * n; inner.sumCols(o, A, m, n, acc); },
     adamw(p, g, m, v, n, s) { inner.adamw(p, g, m, v, n, s); }, // the optimizer is left out of the count
   };
-  if (k.allocUninit) c.allocUninit = (n) => k.allocUninit!(n);
   return c;
 }
 
@@ -50,6 +49,7 @@ export function stepFlops(family: ModelFamily, params: Params, k: Kernels, batch
   const c = countingKernels(k);
   const [B, T] = batch.x.shape;
   const mark = k.mark();
+  const keep = (): void => {}; // the batch's targets are given: the targets step (the task's, not counted) is skipped
   try {
     const x = k.alloc(batch.x.data.length);
     x.set(batch.x.data);
@@ -60,7 +60,7 @@ export function stepFlops(family: ModelFamily, params: Params, k: Kernels, batch
     const n = B * batch.scored.length * dOut;
     for (let s = 0; s < shards; s++) {
       const [b0, b1] = shardBounds(B, shards, s);
-      runShard(family, params, c, { x, target, scored: batch.scored, T, dIn, dOut, n, b0, b1 }, out);
+      runShard(family, params, c, { x, target, scored: batch.scored, T, dIn, dOut, n, b0, b1, fill: keep }, out);
     }
   } finally {
     k.release(mark);

@@ -7,7 +7,7 @@ import { runBench, runGroupBench } from "../bench/bench.ts";
 import { familyNames } from "../models/registry.ts";
 import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
-import { kernelsFor } from "./kernels.ts";
+import { kernelsFor } from "../kernels/factory.ts";
 
 /** `gra bench`: median ms of one training step, GFLOP/s = exact FLOPs / time, peak RSS (src/bench/bench.ts). */
 export const benchCommand = defineCommand({

@@ -19,7 +19,7 @@ import type { Tensor } from "../tensor.ts";
 import { cloneTensor, maxAbs, maxAbsDiff } from "../tensor.ts";
 import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
-import { kernelsFor } from "./kernels.ts";
+import { kernelsFor } from "../kernels/factory.ts";
 
 /** Max absolute and relative (max|diff| / max|y_att|) error of `model` against attention `att` on x. */
 export function constructionError(model: Params, att: Params<AttentionConfig>, x: Tensor, dtype: "f32" | "f64"): { max_abs_error: number; max_rel_error: number } {

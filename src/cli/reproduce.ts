@@ -15,7 +15,7 @@ import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
 import type { CommandContext } from "./commands.ts";
 import { onInterrupt } from "./interrupt.ts";
-import { kernelsForRun } from "./kernels.ts";
+import { kernelsForRun } from "../kernels/factory.ts";
 import { progressView } from "./progress.ts";
 import type { ProgressView } from "./progress.ts";
 

@@ -5,7 +5,7 @@ import { runTraining } from "../train/run.ts";
 import { opt, UsageError } from "./args.ts";
 import { defineCommand } from "./commands.ts";
 import { onInterrupt } from "./interrupt.ts";
-import { kernelsForRun } from "./kernels.ts";
+import { kernelsForRun } from "../kernels/factory.ts";
 import { progressView } from "./progress.ts";
 
 export const trainCommand = defineCommand({

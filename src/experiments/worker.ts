@@ -4,7 +4,7 @@
  * `{type: "finished", ok}` (ok = false when interrupted) or `{type: "error", message}`. `{type: "abort"}` (or
  * SIGINT/SIGTERM) makes the current run write its checkpoint and the worker stop.
  */
-import { kernelsForRun } from "../cli/kernels.ts";
+import { kernelsForRun } from "../kernels/factory.ts";
 import { runSequential } from "./sweep.ts";
 import type { RunSpec } from "./types.ts";
 

@@ -36,30 +36,30 @@ export interface RawKernels {
   zero(p: number, bytes: number): void;
   /** dst[c,r] = src[r,c] for src [rows, cols]. */
   transpose(dst: number, src: number, rows: number, cols: number): void;
-  /** C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n], work = mmWork(m,k,n) floats of scratch. */
-  mm(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
+  /** Per run: C[m,n] = (acc ? C : 0) + A[m,k]·B[k,n] (operands [runs, size] back to back), work = mmWork(m,k,n) floats. */
+  mm(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number, runs: number): void;
   /** Floats of scratch mm needs. */
   mmWork(m: number, k: number, n: number): number;
-  /** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n], work = mmTNWork(m,k,n) floats of scratch. */
-  mmTN(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
+  /** Per run: C[m,n] = (acc ? C : 0) + A[k,m]ᵀ·B[k,n], work = mmTNWork(m,k,n) floats of scratch. */
+  mmTN(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number, runs: number): void;
   /** Floats of scratch mmTN needs. */
   mmTNWork(m: number, k: number, n: number): number;
-  /** C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ, work = mmNTWork(m,k,n) floats of scratch. */
-  mmNT(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number): void;
+  /** Per run: C[m,n] = (acc ? C : 0) + A[m,k]·B[n,k]ᵀ, work = mmNTWork(m,k,n) floats of scratch. */
+  mmNT(C: number, A: number, B: number, m: number, k: number, n: number, acc: number, work: number, runs: number): void;
   /** Floats of scratch mmNT needs. */
   mmNTWork(m: number, k: number, n: number): number;
-  /** out[r,n] = (A·Xᵀ) ⊙ (A·Mᵀ) with optional factor outputs gx, gm; work = gateWork(r,k,n,gx != 0) floats. */
-  gate(out: number, A: number, X: number, M: number, r: number, k: number, n: number, gx: number, gm: number, work: number): void;
+  /** Per run: out[r,n] = (A·Xᵀ) ⊙ (A·Mᵀ) with optional factor outputs gx, gm; work = gateWork(r,k,n,gx != 0) floats. */
+  gate(out: number, A: number, X: number, M: number, r: number, k: number, n: number, gx: number, gm: number, work: number, runs: number): void;
   /** Floats of scratch gate needs. */
   gateWork(r: number, k: number, n: number, hasGx: number): number;
-  /** h[b,t] = lambda ⊙ h[b,t-1] + u[b,t], h[b,-1] = h0[b] or 0. */
-  scan(h: number, u: number, lambda: number, B: number, T: number, N: number, h0: number): void;
-  /** g[b,t] = dh[b,t] + lambda ⊙ g[b,t+1], g[b,T] = 0. */
-  scanReverse(g: number, dh: number, lambda: number, B: number, T: number, N: number): void;
-  /** Complex h[b,t] = lambda · h[b,t-1] + u[b,t] on split real/imaginary buffers. */
-  scanComplex(hRe: number, hIm: number, uRe: number, uIm: number, lRe: number, lIm: number, B: number, T: number, N: number, h0Re: number, h0Im: number): void;
-  /** Complex g[b,t] = dh[b,t] + conj(lambda) · g[b,t+1]. */
-  scanComplexReverse(gRe: number, gIm: number, dhRe: number, dhIm: number, lRe: number, lIm: number, B: number, T: number, N: number): void;
+  /** Per run: h[b,t] = lambda ⊙ h[b,t-1] + u[b,t], h[b,-1] = h0[b] or 0. */
+  scan(h: number, u: number, lambda: number, B: number, T: number, N: number, h0: number, runs: number): void;
+  /** Per run: g[b,t] = dh[b,t] + lambda ⊙ g[b,t+1], g[b,T] = 0. */
+  scanReverse(g: number, dh: number, lambda: number, B: number, T: number, N: number, runs: number): void;
+  /** Per run: complex h[b,t] = lambda · h[b,t-1] + u[b,t] on split real/imaginary buffers. */
+  scanComplex(hRe: number, hIm: number, uRe: number, uIm: number, lRe: number, lIm: number, B: number, T: number, N: number, h0Re: number, h0Im: number, runs: number): void;
+  /** Per run: complex g[b,t] = dh[b,t] + conj(lambda) · g[b,t+1]. */
+  scanComplexReverse(gRe: number, gIm: number, dhRe: number, dhIm: number, lRe: number, lIm: number, B: number, T: number, N: number, runs: number): void;
   /** out = a ⊙ b over n floats. */
   mul(out: number, a: number, b: number, n: number): void;
   /** out = a + b over n floats. */
@@ -68,10 +68,10 @@ export interface RawKernels {
   axpy(y: number, alpha: number, x: number, n: number): void;
   /** out = alpha · a over n floats. */
   scale(out: number, a: number, alpha: number, n: number): void;
-  /** out[j] = (acc ? out[j] : 0) + Σ_i A[i,j], A [m,n]. */
-  sumRows(out: number, A: number, m: number, n: number, acc: number): void;
-  /** out[i] = (acc ? out[i] : 0) + Σ_j A[i,j], A [m,n]. */
-  sumCols(out: number, A: number, m: number, n: number, acc: number): void;
+  /** Per run: out[j] = (acc ? out[j] : 0) + Σ_i A[i,j], A [m,n]. */
+  sumRows(out: number, A: number, m: number, n: number, acc: number, runs: number): void;
+  /** Per run: out[i] = (acc ? out[i] : 0) + Σ_j A[i,j], A [m,n]. */
+  sumCols(out: number, A: number, m: number, n: number, acc: number, runs: number): void;
   /** AdamW in place on n float32 parameters p with gradients g and moments m, v (float64 per element; Kernels.adamw). */
   adamw(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, wd: number, scale: number): void;
 }
@@ -295,11 +295,12 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
     if (backArr.length > 0) backArr.length = backPtr.length = backN.length = 0;
   }
 
-  /** Throws unless every size is an integer in [0, 2^31). */
-  function dims(op: string, a: number, b = 0, c = 0): void {
+  /** Throws unless every size is an integer in [0, 2^31) and the run count one in [1, 2^31). */
+  function dims(op: string, a: number, b = 0, c = 0, runs = 1): void {
     if ((a | 0) !== a || a < 0 || (b | 0) !== b || b < 0 || (c | 0) !== c || c < 0) {
       throw new Error(`fast ${op}: sizes must be non-negative integers, got ${[a, b, c].join(", ")}`);
     }
+    if ((runs | 0) !== runs || runs < 1) throw new Error(`fast ${op}: runs must be a positive integer, got ${runs}`);
   }
 
   function work(floats: number): number {
@@ -334,96 +335,98 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
     used: () => top - start,
     owns,
 
-    mm(C, A, B, m, kk, n, acc = false) {
-      dims("mm", m, kk, n);
+    mm(C, A, B, m, kk, n, acc = false, runs = 1) {
+      dims("mm", m, kk, n, runs);
       scoped(() => {
-        const pa = ptr(A, m * kk, "mm", "A", IN);
-        const pb = ptr(B, kk * n, "mm", "B", IN);
-        const pc = ptr(C, m * n, "mm", "C", acc ? INOUT : OUT);
+        const pa = ptr(A, runs * m * kk, "mm", "A", IN);
+        const pb = ptr(B, runs * kk * n, "mm", "B", IN);
+        const pc = ptr(C, runs * m * n, "mm", "C", acc ? INOUT : OUT);
         const w = work(raw.mmWork(m, kk, n));
-        raw.mm(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
+        raw.mm(pc, pa, pb, m, kk, n, acc ? 1 : 0, w, runs);
       });
     },
-    mmNT(C, A, B, m, kk, n, acc = false) {
-      dims("mmNT", m, kk, n);
+    mmNT(C, A, B, m, kk, n, acc = false, runs = 1) {
+      dims("mmNT", m, kk, n, runs);
       scoped(() => {
-        const pa = ptr(A, m * kk, "mmNT", "A", IN);
-        const pb = ptr(B, n * kk, "mmNT", "B", IN);
-        const pc = ptr(C, m * n, "mmNT", "C", acc ? INOUT : OUT);
+        const pa = ptr(A, runs * m * kk, "mmNT", "A", IN);
+        const pb = ptr(B, runs * n * kk, "mmNT", "B", IN);
+        const pc = ptr(C, runs * m * n, "mmNT", "C", acc ? INOUT : OUT);
         const w = work(raw.mmNTWork(m, kk, n));
-        raw.mmNT(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
+        raw.mmNT(pc, pa, pb, m, kk, n, acc ? 1 : 0, w, runs);
       });
     },
-    mmTN(C, A, B, m, kk, n, acc = false) {
-      dims("mmTN", m, kk, n);
+    mmTN(C, A, B, m, kk, n, acc = false, runs = 1) {
+      dims("mmTN", m, kk, n, runs);
       scoped(() => {
-        const pa = ptr(A, kk * m, "mmTN", "A", IN);
-        const pb = ptr(B, kk * n, "mmTN", "B", IN);
-        const pc = ptr(C, m * n, "mmTN", "C", acc ? INOUT : OUT);
+        const pa = ptr(A, runs * kk * m, "mmTN", "A", IN);
+        const pb = ptr(B, runs * kk * n, "mmTN", "B", IN);
+        const pc = ptr(C, runs * m * n, "mmTN", "C", acc ? INOUT : OUT);
         const w = work(raw.mmTNWork(m, kk, n));
-        raw.mmTN(pc, pa, pb, m, kk, n, acc ? 1 : 0, w);
+        raw.mmTN(pc, pa, pb, m, kk, n, acc ? 1 : 0, w, runs);
       });
     },
 
-    gate(out, A, X, M, r, kk, n, gx, gm) {
-      dims("gate", r, kk, n);
+    gate(out, A, X, M, r, kk, n, gx, gm, runs = 1) {
+      dims("gate", r, kk, n, runs);
       scoped(() => {
-        const pa = ptr(A, r * kk, "gate", "A", IN);
-        const px = ptr(X, n * kk, "gate", "X", IN);
-        const pm = ptr(M, n * kk, "gate", "M", IN);
-        const po = ptr(out, r * n, "gate", "out", OUT);
-        const pgx = opt(gx, r * n, "gate", "gx", OUT);
-        const pgm = opt(gm, r * n, "gate", "gm", OUT);
+        const pa = ptr(A, runs * r * kk, "gate", "A", IN);
+        const px = ptr(X, runs * n * kk, "gate", "X", IN);
+        const pm = ptr(M, runs * n * kk, "gate", "M", IN);
+        const po = ptr(out, runs * r * n, "gate", "out", OUT);
+        const pgx = opt(gx, runs * r * n, "gate", "gx", OUT);
+        const pgm = opt(gm, runs * r * n, "gate", "gm", OUT);
         const w = work(raw.gateWork(r, kk, n, pgx !== 0 ? 1 : 0));
-        raw.gate(po, pa, px, pm, r, kk, n, pgx, pgm, w);
+        raw.gate(po, pa, px, pm, r, kk, n, pgx, pgm, w, runs);
       });
     },
 
-    scan(h, u, lambda, B, T, N, h0) {
-      dims("scan", B, T, N);
+    scan(h, u, lambda, B, T, N, h0, runs = 1) {
+      dims("scan", B, T, N, runs);
       scoped(() => {
-        const pu = ptr(u, B * T * N, "scan", "u", IN);
-        const pl = ptr(lambda, N, "scan", "lambda", IN);
-        const p0 = opt(h0, B * N, "scan", "h0", IN);
-        const ph = ptr(h, B * T * N, "scan", "h", OUT);
-        raw.scan(ph, pu, pl, B, T, N, p0);
+        const n = runs * B * T * N;
+        const pu = ptr(u, n, "scan", "u", IN);
+        const pl = ptr(lambda, runs * N, "scan", "lambda", IN);
+        const p0 = opt(h0, runs * B * N, "scan", "h0", IN);
+        const ph = ptr(h, n, "scan", "h", OUT);
+        raw.scan(ph, pu, pl, B, T, N, p0, runs);
       });
     },
-    scanReverse(g, dh, lambda, B, T, N) {
-      dims("scanReverse", B, T, N);
+    scanReverse(g, dh, lambda, B, T, N, runs = 1) {
+      dims("scanReverse", B, T, N, runs);
       scoped(() => {
-        const pd = ptr(dh, B * T * N, "scanReverse", "dh", IN);
-        const pl = ptr(lambda, N, "scanReverse", "lambda", IN);
-        const pg = ptr(g, B * T * N, "scanReverse", "g", OUT);
-        raw.scanReverse(pg, pd, pl, B, T, N);
+        const n = runs * B * T * N;
+        const pd = ptr(dh, n, "scanReverse", "dh", IN);
+        const pl = ptr(lambda, runs * N, "scanReverse", "lambda", IN);
+        const pg = ptr(g, n, "scanReverse", "g", OUT);
+        raw.scanReverse(pg, pd, pl, B, T, N, runs);
       });
     },
-    scanComplex(hRe, hIm, uRe, uIm, lRe, lIm, B, T, N, h0Re, h0Im) {
-      dims("scanComplex", B, T, N);
+    scanComplex(hRe, hIm, uRe, uIm, lRe, lIm, B, T, N, h0Re, h0Im, runs = 1) {
+      dims("scanComplex", B, T, N, runs);
       scoped(() => {
-        const n = B * T * N;
+        const n = runs * B * T * N;
         const pur = ptr(uRe, n, "scanComplex", "uRe", IN);
         const pui = ptr(uIm, n, "scanComplex", "uIm", IN);
-        const plr = ptr(lRe, N, "scanComplex", "lRe", IN);
-        const pli = ptr(lIm, N, "scanComplex", "lIm", IN);
-        const p0r = opt(h0Re, B * N, "scanComplex", "h0Re", IN);
-        const p0i = opt(h0Im, B * N, "scanComplex", "h0Im", IN);
+        const plr = ptr(lRe, runs * N, "scanComplex", "lRe", IN);
+        const pli = ptr(lIm, runs * N, "scanComplex", "lIm", IN);
+        const p0r = opt(h0Re, runs * B * N, "scanComplex", "h0Re", IN);
+        const p0i = opt(h0Im, runs * B * N, "scanComplex", "h0Im", IN);
         const phr = ptr(hRe, n, "scanComplex", "hRe", OUT);
         const phi = ptr(hIm, n, "scanComplex", "hIm", OUT);
-        raw.scanComplex(phr, phi, pur, pui, plr, pli, B, T, N, p0r, p0i);
+        raw.scanComplex(phr, phi, pur, pui, plr, pli, B, T, N, p0r, p0i, runs);
       });
     },
-    scanComplexReverse(gRe, gIm, dhRe, dhIm, lRe, lIm, B, T, N) {
-      dims("scanComplexReverse", B, T, N);
+    scanComplexReverse(gRe, gIm, dhRe, dhIm, lRe, lIm, B, T, N, runs = 1) {
+      dims("scanComplexReverse", B, T, N, runs);
       scoped(() => {
-        const n = B * T * N;
+        const n = runs * B * T * N;
         const pdr = ptr(dhRe, n, "scanComplexReverse", "dhRe", IN);
         const pdi = ptr(dhIm, n, "scanComplexReverse", "dhIm", IN);
-        const plr = ptr(lRe, N, "scanComplexReverse", "lRe", IN);
-        const pli = ptr(lIm, N, "scanComplexReverse", "lIm", IN);
+        const plr = ptr(lRe, runs * N, "scanComplexReverse", "lRe", IN);
+        const pli = ptr(lIm, runs * N, "scanComplexReverse", "lIm", IN);
         const pgr = ptr(gRe, n, "scanComplexReverse", "gRe", OUT);
         const pgi = ptr(gIm, n, "scanComplexReverse", "gIm", OUT);
-        raw.scanComplexReverse(pgr, pgi, pdr, pdi, plr, pli, B, T, N);
+        raw.scanComplexReverse(pgr, pgi, pdr, pdi, plr, pli, B, T, N, runs);
       });
     },
 
@@ -473,20 +476,20 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
       const y = f32Of(out, "tanh", "out", n);
       for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
     },
-    sumRows(out, A, m, n, acc = false) {
-      dims("sumRows", m, n);
+    sumRows(out, A, m, n, acc = false, runs = 1) {
+      dims("sumRows", m, n, runs);
       scoped(() => {
-        const pa = ptr(A, m * n, "sumRows", "A", IN);
-        const po = ptr(out, n, "sumRows", "out", acc ? INOUT : OUT);
-        raw.sumRows(po, pa, m, n, acc ? 1 : 0);
+        const pa = ptr(A, runs * m * n, "sumRows", "A", IN);
+        const po = ptr(out, runs * n, "sumRows", "out", acc ? INOUT : OUT);
+        raw.sumRows(po, pa, m, n, acc ? 1 : 0, runs);
       });
     },
-    sumCols(out, A, m, n, acc = false) {
-      dims("sumCols", m, n);
+    sumCols(out, A, m, n, acc = false, runs = 1) {
+      dims("sumCols", m, n, runs);
       scoped(() => {
-        const pa = ptr(A, m * n, "sumCols", "A", IN);
-        const po = ptr(out, m, "sumCols", "out", acc ? INOUT : OUT);
-        raw.sumCols(po, pa, m, n, acc ? 1 : 0);
+        const pa = ptr(A, runs * m * n, "sumCols", "A", IN);
+        const po = ptr(out, runs * m, "sumCols", "out", acc ? INOUT : OUT);
+        raw.sumCols(po, pa, m, n, acc ? 1 : 0, runs);
       });
     },
     adamw(p, g, m, v, n, s) {

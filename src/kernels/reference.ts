@@ -13,86 +13,105 @@ export function referenceKernels(dtype: DType): Kernels {
     name: `reference-${dtype}`,
     dtype,
     alloc: (n) => allocFloat(dtype, n),
+    allocUninit: (n) => allocFloat(dtype, n),
     mark: () => 0,
     release: () => {},
 
-    mm(C, A, B, m, k, n, acc = false) {
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) s += A[i * k + p] * B[p * n + j];
-          C[i * n + j] = (acc ? C[i * n + j] : 0) + s;
-        }
-      }
-    },
-    mmNT(C, A, B, m, k, n, acc = false) {
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) s += A[i * k + p] * B[j * k + p];
-          C[i * n + j] = (acc ? C[i * n + j] : 0) + s;
-        }
-      }
-    },
-    mmTN(C, A, B, m, k, n, acc = false) {
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) s += A[p * m + i] * B[p * n + j];
-          C[i * n + j] = (acc ? C[i * n + j] : 0) + s;
-        }
-      }
-    },
-
-    gate(out, A, X, M, r, k, n, gx, gm) {
-      for (let i = 0; i < r; i++) {
-        for (let j = 0; j < n; j++) {
-          let sx = 0;
-          let sm = 0;
-          for (let p = 0; p < k; p++) {
-            sx += A[i * k + p] * X[j * k + p];
-            sm += A[i * k + p] * M[j * k + p];
+    mm(C, A, B, m, k, n, acc = false, runs = 1) {
+      for (let q = 0; q < runs; q++) {
+        const a0 = q * m * k, b0 = q * k * n, c0 = q * m * n;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s += A[a0 + i * k + p] * B[b0 + p * n + j];
+            C[c0 + i * n + j] = (acc ? C[c0 + i * n + j] : 0) + s;
           }
-          if (gx) gx[i * n + j] = sx;
-          if (gm) gm[i * n + j] = sm;
-          out[i * n + j] = sx * sm;
+        }
+      }
+    },
+    mmNT(C, A, B, m, k, n, acc = false, runs = 1) {
+      for (let q = 0; q < runs; q++) {
+        const a0 = q * m * k, b0 = q * n * k, c0 = q * m * n;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s += A[a0 + i * k + p] * B[b0 + j * k + p];
+            C[c0 + i * n + j] = (acc ? C[c0 + i * n + j] : 0) + s;
+          }
+        }
+      }
+    },
+    mmTN(C, A, B, m, k, n, acc = false, runs = 1) {
+      for (let q = 0; q < runs; q++) {
+        const a0 = q * k * m, b0 = q * k * n, c0 = q * m * n;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s += A[a0 + p * m + i] * B[b0 + p * n + j];
+            C[c0 + i * n + j] = (acc ? C[c0 + i * n + j] : 0) + s;
+          }
         }
       }
     },
 
-    scan(h, u, lambda, B, T, N, h0) {
-      for (let b = 0; b < B; b++) {
+    gate(out, A, X, M, r, k, n, gx, gm, runs = 1) {
+      for (let q = 0; q < runs; q++) {
+        const a0 = q * r * k, x0 = q * n * k, o0 = q * r * n;
+        for (let i = 0; i < r; i++) {
+          for (let j = 0; j < n; j++) {
+            let sx = 0;
+            let sm = 0;
+            for (let p = 0; p < k; p++) {
+              sx += A[a0 + i * k + p] * X[x0 + j * k + p];
+              sm += A[a0 + i * k + p] * M[x0 + j * k + p];
+            }
+            if (gx) gx[o0 + i * n + j] = sx;
+            if (gm) gm[o0 + i * n + j] = sm;
+            out[o0 + i * n + j] = sx * sm;
+          }
+        }
+      }
+    },
+
+    // The scans: a run is B more sequences with their own lambda (lambda row b / B of [runs, N]).
+    scan(h, u, lambda, B, T, N, h0, runs = 1) {
+      for (let b = 0; b < B * runs; b++) {
+        const l0 = Math.floor(b / B) * N;
         for (let i = 0; i < N; i++) {
           let prev = h0 ? h0[b * N + i] : 0;
           for (let t = 0; t < T; t++) {
             const o = (b * T + t) * N + i;
-            prev = lambda[i] * prev + u[o];
+            prev = lambda[l0 + i] * prev + u[o];
             h[o] = prev;
           }
         }
       }
     },
-    scanReverse(g, dh, lambda, B, T, N) {
-      for (let b = 0; b < B; b++) {
+    scanReverse(g, dh, lambda, B, T, N, runs = 1) {
+      for (let b = 0; b < B * runs; b++) {
+        const l0 = Math.floor(b / B) * N;
         for (let i = 0; i < N; i++) {
           let next = 0;
           for (let t = T - 1; t >= 0; t--) {
             const o = (b * T + t) * N + i;
-            next = dh[o] + lambda[i] * next;
+            next = dh[o] + lambda[l0 + i] * next;
             g[o] = next;
           }
         }
       }
     },
-    scanComplex(hRe, hIm, uRe, uIm, lRe, lIm, B, T, N, h0Re, h0Im) {
-      for (let b = 0; b < B; b++) {
+    scanComplex(hRe, hIm, uRe, uIm, lRe, lIm, B, T, N, h0Re, h0Im, runs = 1) {
+      for (let b = 0; b < B * runs; b++) {
+        const l0 = Math.floor(b / B) * N;
         for (let i = 0; i < N; i++) {
           let pr = h0Re ? h0Re[b * N + i] : 0;
           let pi = h0Im ? h0Im[b * N + i] : 0;
+          const lr = lRe[l0 + i];
+          const li = lIm[l0 + i];
           for (let t = 0; t < T; t++) {
             const o = (b * T + t) * N + i;
-            const nr = lRe[i] * pr - lIm[i] * pi + uRe[o];
-            const ni = lRe[i] * pi + lIm[i] * pr + uIm[o];
+            const nr = lr * pr - li * pi + uRe[o];
+            const ni = lr * pi + li * pr + uIm[o];
             pr = nr;
             pi = ni;
             hRe[o] = pr;
@@ -101,16 +120,19 @@ export function referenceKernels(dtype: DType): Kernels {
         }
       }
     },
-    scanComplexReverse(gRe, gIm, dhRe, dhIm, lRe, lIm, B, T, N) {
-      for (let b = 0; b < B; b++) {
+    scanComplexReverse(gRe, gIm, dhRe, dhIm, lRe, lIm, B, T, N, runs = 1) {
+      for (let b = 0; b < B * runs; b++) {
+        const l0 = Math.floor(b / B) * N;
         for (let i = 0; i < N; i++) {
           let nr = 0;
           let ni = 0;
+          const lr = lRe[l0 + i];
+          const li = lIm[l0 + i];
           for (let t = T - 1; t >= 0; t--) {
             const o = (b * T + t) * N + i;
             // g = dh + conj(lambda) * g_next
-            const r = dhRe[o] + lRe[i] * nr + lIm[i] * ni;
-            const im = dhIm[o] + lRe[i] * ni - lIm[i] * nr;
+            const r = dhRe[o] + lr * nr + li * ni;
+            const im = dhIm[o] + lr * ni - li * nr;
             nr = r;
             ni = im;
             gRe[o] = nr;
@@ -138,15 +160,19 @@ export function referenceKernels(dtype: DType): Kernels {
     tanh(out, a, n) {
       for (let i = 0; i < n; i++) out[i] = Math.tanh(a[i]);
     },
-    sumRows(out, A, m, n, acc = false) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let i = 0; i < m; i++) s += A[i * n + j];
-        out[j] = (acc ? out[j] : 0) + s;
+    sumRows(out, A, m, n, acc = false, runs = 1) {
+      for (let q = 0; q < runs; q++) {
+        const a0 = q * m * n, o0 = q * n;
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let i = 0; i < m; i++) s += A[a0 + i * n + j];
+          out[o0 + j] = (acc ? out[o0 + j] : 0) + s;
+        }
       }
     },
-    sumCols(out, A, m, n, acc = false) {
-      for (let i = 0; i < m; i++) {
+    sumCols(out, A, m, n, acc = false, runs = 1) {
+      // a run is m more rows: row sums over [runs·m, n]
+      for (let i = 0; i < m * runs; i++) {
         let s = 0;
         for (let j = 0; j < n; j++) s += A[i * n + j];
         out[i] = (acc ? out[i] : 0) + s;

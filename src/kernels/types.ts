@@ -3,6 +3,13 @@
  * `reference` (plain TypeScript, float64 or float32: the oracle) and `fast` (AssemblyScript SIMD, float32).
  * All matrices are row-major; `m, k, n` follow `C[m,n] = A[m,k] · B[k,n]`. A kernel writes only its output
  * argument(s); inputs are never modified. Outputs must not alias inputs unless the doc says so.
+ *
+ * Runs (run groups: R runs of one shape in lockstep): every kernel but the elementwise ones and `adamw` takes a
+ * trailing `runs` (default 1) and then solves `runs` independent problems whose operands lie back to back, each
+ * operand [runs, its per-run size] (e.g. mm: A [runs, m, k], B [runs, k, n], C [runs, m, n]; scan: lambda [runs, N]).
+ * Each run's result is bit for bit that of a call with runs = 1 on that run's slices alone (same code, same
+ * summation order). The elementwise kernels (mul, add, axpy, scale, sigmoid, tanh) take n·runs: their value at an
+ * element does not depend on where it lies in the buffer. `adamw` works per tensor (its scalars are one run's).
  */
 import type { DType, Float } from "../tensor.ts";
 
@@ -38,45 +45,56 @@ export interface Kernels {
 
   /** A zero-filled buffer of n elements that this backend uses without copying (fast: inside its wasm memory). */
   alloc(n: number): Float;
+  /**
+   * A buffer of n elements for an output the next kernel overwrites entirely: like `alloc`, but its contents are
+   * whatever the memory held (fast: saves a memory pass per buffer; reference: = alloc, zero-filled).
+   */
+  allocUninit(n: number): Float;
   /** An allocation mark: buffers allocated after it are released by `release(mark)` (no-op on reference). */
   mark(): number;
   /** Release every buffer allocated since `mark` (fast backend arena; no-op on reference). */
   release(mark: number): void;
 
-  /** C[m,n] = (acc ? C : 0) + A[m,k] · B[k,n]. */
-  mm(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean): void;
-  /** C[m,n] = (acc ? C : 0) + A[m,k] · B[n,k]ᵀ. */
-  mmNT(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean): void;
-  /** C[m,n] = (acc ? C : 0) + A[k,m]ᵀ · B[k,n]. */
-  mmTN(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean): void;
+  /** Per run: C[m,n] = (acc ? C : 0) + A[m,k] · B[k,n]; A [runs,m,k], B [runs,k,n], C [runs,m,n]. */
+  mm(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean, runs?: number): void;
+  /** Per run: C[m,n] = (acc ? C : 0) + A[m,k] · B[n,k]ᵀ; A [runs,m,k], B [runs,n,k], C [runs,m,n]. */
+  mmNT(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean, runs?: number): void;
+  /** Per run: C[m,n] = (acc ? C : 0) + A[k,m]ᵀ · B[k,n]; A [runs,k,m], B [runs,k,n], C [runs,m,n]. */
+  mmTN(C: Float, A: Float, B: Float, m: number, k: number, n: number, acc?: boolean, runs?: number): void;
 
   /**
-   * Gating product (eq. 2): out[r,n] = (A[r,k]·X[n,k]ᵀ) ⊙ (A[r,k]·M[n,k]ᵀ). When given, gx and gm [r,n] receive
-   * the two factors A·Xᵀ and A·Mᵀ (needed by the backward pass).
+   * Gating product (eq. 2), per run: out[r,n] = (A[r,k]·X[n,k]ᵀ) ⊙ (A[r,k]·M[n,k]ᵀ). When given, gx and gm [r,n]
+   * receive the two factors A·Xᵀ and A·Mᵀ (needed by the backward pass). A [runs,r,k], X, M [runs,n,k], out, gx, gm
+   * [runs,r,n].
    */
-  gate(out: Float, A: Float, X: Float, M: Float, r: number, k: number, n: number, gx?: Float, gm?: Float): void;
+  gate(out: Float, A: Float, X: Float, M: Float, r: number, k: number, n: number, gx?: Float, gm?: Float, runs?: number): void;
 
   /**
    * Diagonal linear scan (eq. 2): h[b,t,i] = lambda[i] · h[b,t-1,i] + u[b,t,i] for b < B, t < T, i < N, with
-   * h[b,-1,:] = h0[b,:] (zero when h0 is omitted). h may alias u.
+   * h[b,-1,:] = h0[b,:] (zero when h0 is omitted). h may alias u. Per run: h, u [runs,B,T,N], lambda [runs,N],
+   * h0 [runs,B,N].
    */
-  scan(h: Float, u: Float, lambda: Float, B: number, T: number, N: number, h0?: Float): void;
+  scan(h: Float, u: Float, lambda: Float, B: number, T: number, N: number, h0?: Float, runs?: number): void;
   /**
    * Reverse scan (the scan's backward): g[b,t,i] = dh[b,t,i] + lambda[i] · g[b,t+1,i], g[b,T,:] = 0; g is dL/du
-   * when dh is dL/dh. g may alias dh.
+   * when dh is dL/dh. g may alias dh. Per run: g, dh [runs,B,T,N], lambda [runs,N].
    */
-  scanReverse(g: Float, dh: Float, lambda: Float, B: number, T: number, N: number): void;
+  scanReverse(g: Float, dh: Float, lambda: Float, B: number, T: number, N: number, runs?: number): void;
   /**
    * Complex diagonal scan (LRU, eq. 6): h = lambda · h_{t-1} + u in complex arithmetic, real and imaginary parts in
-   * separate [B,T,N] buffers, lambda as lRe, lIm [N], h[b,-1] = (h0Re, h0Im) or 0.
+   * separate [B,T,N] buffers, lambda as lRe, lIm [N], h[b,-1] = (h0Re, h0Im) [B,N] or 0; per run (each buffer
+   * [runs, its size]).
    */
   scanComplex(
     hRe: Float, hIm: Float, uRe: Float, uIm: Float, lRe: Float, lIm: Float,
-    B: number, T: number, N: number, h0Re?: Float, h0Im?: Float,
+    B: number, T: number, N: number, h0Re?: Float, h0Im?: Float, runs?: number,
   ): void;
-  /** Complex reverse scan: g[t] = dh[t] + conj(lambda) · g[t+1] (dL/du for real L, with dL/dh = dhRe + i dhIm). */
+  /**
+   * Complex reverse scan: g[t] = dh[t] + conj(lambda) · g[t+1] (dL/du for real L, with dL/dh = dhRe + i dhIm); per
+   * run (g, dh [runs,B,T,N], lRe, lIm [runs,N]).
+   */
   scanComplexReverse(
-    gRe: Float, gIm: Float, dhRe: Float, dhIm: Float, lRe: Float, lIm: Float, B: number, T: number, N: number,
+    gRe: Float, gIm: Float, dhRe: Float, dhIm: Float, lRe: Float, lIm: Float, B: number, T: number, N: number, runs?: number,
   ): void;
 
   /** out[i] = a[i] · b[i], i < n (out may alias a or b). */
@@ -91,10 +109,10 @@ export interface Kernels {
   sigmoid(out: Float, a: Float, n: number): void;
   /** out[i] = tanh(a[i]), i < n (out may alias a). */
   tanh(out: Float, a: Float, n: number): void;
-  /** Column sums: out[j] = (acc ? out[j] : 0) + sum_i A[i,j] for A [m,n]. */
-  sumRows(out: Float, A: Float, m: number, n: number, acc?: boolean): void;
-  /** Row sums: out[i] = (acc ? out[i] : 0) + sum_j A[i,j] for A [m,n]. */
-  sumCols(out: Float, A: Float, m: number, n: number, acc?: boolean): void;
+  /** Column sums per run: out[j] = (acc ? out[j] : 0) + sum_i A[i,j] for A [runs,m,n], out [runs,n]. */
+  sumRows(out: Float, A: Float, m: number, n: number, acc?: boolean, runs?: number): void;
+  /** Row sums per run: out[i] = (acc ? out[i] : 0) + sum_j A[i,j] for A [runs,m,n], out [runs,m]. */
+  sumCols(out: Float, A: Float, m: number, n: number, acc?: boolean, runs?: number): void;
 
   /**
    * AdamW on n parameters in place, each element in float64 exactly as written (so every backend gives the same bits

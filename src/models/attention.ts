@@ -125,6 +125,7 @@ export const attention: ModelFamily<AttentionConfig> = {
   summary: "causal linear self-attention of eq. 1 (W_V, W_K, W_Q; optionally several heads, summed)",
   schema: attentionSchema,
   dims: (c) => ({ dIn: c.d, dOut: c.d_out || c.d }),
+  widthKeys: ["d", "d_out"],
   shapes,
   init(rng, config, dtype = "f64") {
     const c = attentionConfig(config);

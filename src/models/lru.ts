@@ -429,6 +429,7 @@ function makeFamily(name: string, variant: LruVariant, summary: string): ModelFa
     summary,
     schema: lruSchema,
     dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
+    widthKeys: ["d_in", "d_out"],
     shapes: (c) => shapesFor(c, variant, name),
     init(rng, c, dtype = "f64") {
       const tensors = initLru(rng, c, dtype, variant, name);
@@ -451,6 +452,8 @@ function makeFamily(name: string, variant: LruVariant, summary: string): ModelFa
       return { y, cache: cache as unknown as Cache };
     },
     backward: (p, cache, dy, k) => backwardCore(k, views(k, p, variant, name), cache as unknown as LruCache, dy),
+    // stored in trained form already (eq. 9's logs); the recurrent ones get no weight decay (App. B.1)
+    trained: () => ({ reparams: {}, noDecay: ["nu_log", "theta_log", "gamma_log"] }),
     initState: (p, B) => {
       const dtype = paramsDtype(p);
       return { h_re: allocFloat(dtype, B * p.config.hidden), h_im: allocFloat(dtype, B * p.config.hidden) };

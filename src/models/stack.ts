@@ -5,10 +5,10 @@
  * No normalisation, dropout or skip connections (as in the paper).
  */
 import type { Field, Schema } from "../config.ts";
-import { int, parseConfig } from "../config.ts";
+import { int } from "../config.ts";
 import type { Float, Tensor } from "../tensor.ts";
-import { defaultKernels, normalInit, onBackend, resultTensor, seqDims, stepDims } from "./common.ts";
-import type { Cache, ModelFamily, Params, State } from "./types.ts";
+import { configFromWidths, defaultKernels, normalInit, onBackend, prefixTrainedForm, resultTensor, seqDims, stepDims, trainedFormOf } from "./common.ts";
+import type { Cache, ModelFamily, Params, State, TrainedForm } from "./types.ts";
 
 export interface StackConfig {
   d_in: number;
@@ -47,12 +47,10 @@ export function makeStackFamily(lookup: (name: string) => ModelFamily): ModelFam
   function layerOf(c: StackConfig): { fam: ModelFamily; cfg: unknown } {
     if (c.layer === "stack") throw new Error("stack: a stack's layers cannot be stacks");
     const fam = lookup(c.layer);
-    for (const key of ["d_in", "d_out", "d"]) {
+    for (const key of fam.widthKeys) {
       if (key in c.layer_config) throw new Error(`stack.layer_config: "${key}" is set by the stack (width), remove it`);
     }
-    const widthKeys = "d" in fam.schema ? { d: c.width, d_out: c.width } : { d_in: c.width, d_out: c.width };
-    const cfg = parseConfig(fam.schema, { ...c.layer_config, ...widthKeys }, `stack.layer_config (${c.layer})`);
-    return { fam, cfg };
+    return { fam, cfg: configFromWidths(fam, c.layer_config, c.width, c.width, `stack.layer_config (${c.layer})`) };
   }
 
   /** Layer l's parameter object: the tensors under "layers.<l>." without the prefix. */
@@ -68,6 +66,7 @@ export function makeStackFamily(lookup: (name: string) => ModelFamily): ModelFam
     summary: "Section 3.3 stack: linear embedding -> L recurrent layers of one family -> linear readout",
     schema: stackSchema,
     dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
+    widthKeys: ["d_in", "d_out"],
     shapes(c) {
       const { fam, cfg } = layerOf(c);
       const out: Record<string, number[]> = { embed: [c.width, c.d_in] };
@@ -138,6 +137,17 @@ export function makeStackFamily(lookup: (name: string) => ModelFamily): ModelFam
       const dx = k.alloc(R * c.d_in);
       k.mm(dx, de, onBackend(k, p.tensors.embed.data), R, c.width, c.d_in);
       return { grads, dx };
+    },
+    trained(c) {
+      // each layer's own trained form under its prefix; embed and readout as stored, with weight decay
+      const { fam, cfg } = layerOf(c);
+      const form: TrainedForm = { reparams: {}, noDecay: [] };
+      for (let l = 0; l < c.layers; l++) {
+        const lf = prefixTrainedForm(trainedFormOf(fam, cfg), `layers.${l}.`);
+        Object.assign(form.reparams, lf.reparams);
+        form.noDecay.push(...lf.noDecay);
+      }
+      return form;
     },
     initState(p, B) {
       const { fam, cfg } = layerOf(p.config);

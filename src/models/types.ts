@@ -9,11 +9,19 @@ import type { Kernels } from "../kernels/types.ts";
 import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
 
-/** A model's parameters: the family name, its full typed config, and named tensors (names per CONVENTIONS.md). */
+/**
+ * A model's parameters: the family name, its full typed config, and named tensors (names per CONVENTIONS.md).
+ * A run group (issue 12): with `runs` = R > 1 the object holds R independent models of one config in lockstep; each
+ * tensor keeps its per-run `shape` and holds R · numel(shape) floats, run r's at [r · numel, (r+1) · numel). Families
+ * that accept R > 1 (see `ModelFamily.runs`) then take x [R·B, T, d_in] (run r's sequences are rows [r·B, (r+1)·B)),
+ * return y [R·B, T, d_out] and gradients of the same layout as the tensors, each run's bit for bit what it gets alone.
+ */
 export interface Params<C = unknown> {
   family: string;
   config: C;
   tensors: Record<string, Tensor>;
+  /** Runs R held (default 1). */
+  runs?: number;
 }
 
 /** A recurrent state: named buffers of shape [B, ...] (zeros = the empty state). */
@@ -28,6 +36,11 @@ export interface ModelFamily<C = any> {
   readonly schema: Schema<C>;
   /** Input and output width of a config. */
   dims(config: C): { dIn: number; dOut: number };
+  /**
+   * The config keys of the input and output widths, which a task or a stack sets (["d_in", "d_out"]; attention:
+   * ["d", "d_out"]); see configFromWidths / withoutWidths in common.ts.
+   */
+  readonly widthKeys: readonly [string, string];
   /** Tensor names and shapes a config implies (what safetensors loading validates against). */
   shapes(config: C): Record<string, number[]>;
   /** Fresh parameters drawn from `rng` (the family's paper initialisation). */
@@ -51,9 +64,42 @@ export interface ModelFamily<C = any> {
   /**
    * Floats per (sequence, time) row that forwardCached keeps for the backward pass, for families that compute over
    * all B·T rows at once: the trainer then cuts the batch into shards small enough for these to stay in cache
-   * (src/train/parallel.ts, shardCount). Absent: 2 shards (families that loop over time already work in small pieces).
+   * (src/train/shards.ts, shardCount). Absent: 2 shards (families that loop over time already work in small pieces).
    */
   cachedFloatsPerRow?(config: C): number;
+  /**
+   * True when forward, forwardCached, backward, initState and step accept Params with runs > 1 (run groups; the
+   * state then holds R·B rows). Absent: one run only (runsOf throws for R > 1).
+   */
+  readonly runs?: boolean;
+  /**
+   * How the family is trained where that differs from its stored tensors (absent: every tensor trained as stored,
+   * all with weight decay): its reparametrisations, their chain rule, and the tensors without weight decay.
+   */
+  trained?(config: C): TrainedForm;
+}
+
+/**
+ * A model tensor trained through another parametrisation, e.g. the gated RNN's lambda = exp(-exp(nu)) with nu
+ * trained (CONVENTIONS.md): the trained tensor's name and the maps between the two forms.
+ */
+export interface Reparam {
+  /** Name of the trained tensor (e.g. "nu" for the model's "lambda"). */
+  readonly name: string;
+  /** out = the trained form of the model tensor `model` (initialisation). */
+  toTrained(out: Float, model: ArrayLike<number>): void;
+  /** out = the model tensor from its trained form `trained` (after every update). */
+  fromTrained(out: Float, trained: ArrayLike<number>): void;
+  /** The chain rule in place: g = dL/d(model tensor) becomes dL/d(trained tensor), given both forms' values. */
+  chainRule(g: Float, trained: ArrayLike<number>, model: ArrayLike<number>): void;
+}
+
+/** What a family's `trained` states (src/models/common.ts, trainedFormOf, fills the default). */
+export interface TrainedForm {
+  /** Reparametrised model tensors by model tensor name (e.g. {lambda: nu}); the others are trained as stored. */
+  reparams: Record<string, Reparam>;
+  /** Trained tensor names that get no weight decay (App. B.1: the recurrent ones, e.g. nu, A, nu_log). */
+  noDecay: string[];
 }
 
 /** Whatever a family's forwardCached keeps for its backward pass (opaque to callers). */

@@ -69,6 +69,7 @@ function drawBatch(rng: Rng, c: IclRegressionConfig, B: number, dtype: DType, wV
 /**
  * Section 4 task "icl-regression": x [B, T+1, d_x+d_y] (T observations [x_t; W* x_t], query [x_q; 0]),
  * target [B, 1, d_y] = W* x_q at the query only; W* ~ N(0, 1/d_x) (training) or N(0, 2/d_x) (validation).
+ * `inputs` is the whole training batch (its targets come with it) and `targets` leaves them as they are.
  */
 export const iclRegression: Task<IclRegressionConfig, null> = {
   name: "icl-regression",
@@ -80,4 +81,7 @@ export const iclRegression: Task<IclRegressionConfig, null> = {
   artifacts: () => ({}),
   batch: (rng, c, _s, B, dtype) => drawBatch(rng, c, B, dtype, iclWStarVariance(c.d_x, false)),
   validationBatch: (rng, c, _s, B, dtype) => drawBatch(rng, c, B, dtype, iclWStarVariance(c.d_x, true)),
+  // the targets need each sequence's W*, drawn with its inputs: the whole batch is drawn at once, the targets kept
+  inputs: (rng, c, _s, B, dtype) => drawBatch(rng, c, B, dtype, iclWStarVariance(c.d_x, false)),
+  targets: () => {},
 };

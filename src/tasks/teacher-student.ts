@@ -131,7 +131,7 @@ function project(out: Float64Array, x: Float64Array, W: Float64Array, T: number,
 /**
  * Section 3 task "teacher-student": setup = attention teacher (W_V, W_K, W_Q [d, d], entries N(0, 1/d)); batch
  * x [B, T, d] ~ N(0, I), target [B, T, d] = eq. 1 teacher output at every step; dIn = dOut = d; artifacts
- * {"attention.safetensors": teacher}; split: inputs = the x draw, targets = eq. 1 per sequence (pure).
+ * {"attention.safetensors": teacher}; inputs = the x draw, targets = eq. 1 per sequence (pure).
  */
 export const teacherStudent: Task<TeacherStudentConfig, Params<AttentionConfig>> = {
   name: "teacher-student",
@@ -143,8 +143,6 @@ export const teacherStudent: Task<TeacherStudentConfig, Params<AttentionConfig>>
   artifacts: (teacher) => ({ "attention.safetensors": teacher }),
   batch: (rng, c, teacher, B, dtype) => drawBatch(rng, c, teacher, B, dtype),
   validationBatch: (rng, c, teacher, B, dtype) => drawBatch(rng, c, teacher, B, dtype),
-  split: {
-    inputs: (rng, c, _teacher, B, dtype) => drawInputs(rng, c, B, dtype),
-    targets: (c, teacher, x, target, b0, b1) => fillTargets(teacher, c, x, target, b0, b1),
-  },
+  inputs: (rng, c, _teacher, B, dtype) => drawInputs(rng, c, B, dtype),
+  targets: (c, teacher, x, target, b0, b1) => fillTargets(teacher, c, x, target, b0, b1),
 };

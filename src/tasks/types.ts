@@ -1,7 +1,7 @@
 /**
  * What every task exports (src/tasks/<name>.ts, looked up by name in src/tasks/registry.ts). A task draws batches
- * from an explicit Rng, scores a model's predictions with the loss of CONVENTIONS.md (1/2 · mean squared error over
- * batch, scored time steps and output coordinates) and returns dL/dy for the backward pass.
+ * from an explicit Rng: whole (batch, validationBatch) or, for the training step, as inputs plus a per-shard targets
+ * step. The models' predictions are scored by src/train/loss.ts (CONVENTIONS.md's ½-MSE over the scored steps).
  */
 import type { Schema } from "../config.ts";
 import type { Params } from "../models/types.ts";
@@ -36,48 +36,19 @@ export interface Task<C = any, Setup = unknown> {
   /** A validation batch (icl-regression: W* with double the variance); drawn once per run from its own rng. */
   validationBatch(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
   /**
-   * Optional: `batch` split into its random draws and its targets, for tasks whose targets are a pure per-sequence
-   * function of the inputs (teacher-student; not icl-regression, whose targets need each sequence's random W*).
-   * The trainer then computes each shard's targets on the thread that runs the shard (src/train/parallel.ts).
+   * The training step's data, part 1: `batch`'s random draws. x [B, T, d_in] and scored as batch() makes them, and
+   * target [B, S, d_out] holding whatever `targets` does not compute (teacher-student: zeros; icl-regression: the
+   * targets themselves, which need each sequence's W* drawn with it).
    */
-  readonly split?: BatchSplit<C, Setup>;
-}
-
-/**
- * `Task.batch` in two parts. The invariant (tested): inputs(rng, ...) followed by targets(..., b0, b1) over shards
- * covering [0, B), in any order and on any thread, gives exactly batch(rng, ...): the same x, scored and targets
- * bit for bit, and the same rng state afterwards.
- */
-export interface BatchSplit<C = any, Setup = unknown> {
-  /** batch()'s random draws: x [B, T, d_in] and scored as batch() makes them, target [B, S, d_out] allocated (zeros). */
   inputs(rng: Rng, config: C, setup: Setup, B: number, dtype: DType): Batch;
   /**
-   * target[b, s, :] for the sequences b in [b0, b1) from x[b] alone (x [>= b1, T, d_in], target [>= b1, S, d_out],
-   * rows outside [b0, b1) untouched); pure: no rng, no shared state, so shards may run concurrently. `target` must
-   * have the batch dtype's element type (values are rounded to it as batch() rounds them).
+   * The training step's data, part 2, per shard: target[b, s, :] for the sequences b in [b0, b1) from x[b] alone
+   * (x [>= b1, T, d_in], target [>= b1, S, d_out], rows outside [b0, b1) untouched), so every shard computes its own
+   * targets on the thread that runs it (src/train/engine.ts). Pure: no rng, no shared state. `target` has the batch
+   * dtype's element type (values are rounded to it as batch() rounds them). The invariant (tested): inputs(rng, ...)
+   * then targets(..., b0, b1) over shards covering [0, B), in any order and on any thread, gives exactly
+   * batch(rng, ...): the same x, scored and targets bit for bit, and the same rng state afterwards; on a batch from
+   * batch() it changes nothing.
    */
   targets(config: C, setup: Setup, x: Float, target: Float, b0: number, b1: number): void;
-}
-
-/**
- * Loss of CONVENTIONS.md: L = 1/2 · mean over (b, scored s, j) of (y[b,s,j] - target[b,s,j])², with the model's
- * y [B, T, d_out] (all positions); writes dL/dy into `dy` [B, T, d_out] (zero at unscored positions) when given.
- */
-export function mseLoss(y: Float, batch: Batch, dOut: number, dy?: Float): number {
-  const [B, T] = batch.x.shape;
-  const S = batch.scored.length;
-  const n = B * S * dOut;
-  if (dy) dy.fill(0);
-  let sum = 0;
-  for (let b = 0; b < B; b++) {
-    for (let si = 0; si < S; si++) {
-      const t = batch.scored[si];
-      for (let j = 0; j < dOut; j++) {
-        const e = y[(b * T + t) * dOut + j] - batch.target[(b * S + si) * dOut + j];
-        sum += e * e;
-        if (dy) dy[(b * T + t) * dOut + j] = e / n;
-      }
-    }
-  }
-  return (0.5 * sum) / n;
 }

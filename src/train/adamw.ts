@@ -1,6 +1,6 @@
 /**
  * AdamW (Loshchilov & Hutter 2019) with decoupled weight decay and a per-parameter decay mask by name (App. B.1:
- * decay 1e-4 on every parameter except the recurrent ones). The update is in place on the parameter buffers (the
+ * decay 1e-4 on every parameter except the recurrent ones, which the model family names: ModelFamily.trained). The update is in place on the parameter buffers (the
  * training loop's hot path); the state is plain buffers plus a step counter, serialisable into a checkpoint.
  */
 import { ref64 } from "../kernels/reference.ts";
@@ -14,7 +14,7 @@ export interface AdamWConfig {
   beta2: number;
   eps: number;
   weightDecay: number;
-  /** True for the parameter names that get weight decay. */
+  /** True for the parameter names that get weight decay (the trainer: all but its family's TrainedForm.noDecay). */
   decay: (name: string) => boolean;
   /** Clip the global gradient norm to this value (0 = off, the default). */
   clipNorm: number;
@@ -25,12 +25,6 @@ export interface AdamWState {
   step: number;
   m: Record<string, Float>;
   v: Record<string, Float>;
-}
-
-/** Recurrent parameters that get no weight decay: nu (lambda = exp(-exp(nu))), A (dense), LRU nu_log/theta_log/gamma_log. */
-export function isRecurrentName(name: string): boolean {
-  const base = name.slice(name.lastIndexOf(".") + 1);
-  return base === "nu" || base === "A" || base === "nu_log" || base === "theta_log" || base === "gamma_log";
 }
 
 /** Zero first and second moments shaped like `params` (allocated with `alloc`). */

@@ -1,26 +1,29 @@
 /**
  * The training loop's pure core, platform-neutral (the CLI and the web page's worker both drive it): a typed
- * TrainConfig, model resolution from task dims, and a Trainer whose `trainStep` does forward, loss, backward and
- * AdamW on one fresh batch with the given kernels. Files, checkpoints and progress live in run.ts.
+ * TrainConfig, model resolution from task dims, and a Trainer whose `trainStep` reads straight down: the task's
+ * inputs -> the sharded step (engine.ts: per shard the task's targets, the model's forward/backward, loss.ts) -> the
+ * family's chain rule into its trained form -> AdamW with the family's no-decay tensors. Files, checkpoints and
+ * progress live in run.ts.
  */
 import type { Schema } from "../config.ts";
 import { int, num, oneOf, parseConfig } from "../config.ts";
 import type { Field } from "../config.ts";
+import { trainingKernels } from "../kernels/factory.ts";
 import type { Kernels } from "../kernels/types.ts";
+import { configFromWidths, trainedFormOf, withoutWidths } from "../models/common.ts";
 import { getFamily } from "../models/registry.ts";
-import type { ModelFamily, Params } from "../models/types.ts";
+import type { ModelFamily, Params, TrainedForm } from "../models/types.ts";
 import { Rng } from "../rng.ts";
 import type { RngState } from "../rng.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { Batch, Task } from "../tasks/types.ts";
-import { mseLoss } from "../tasks/types.ts";
 import type { Float, Tensor } from "../tensor.ts";
 import { allocFloat } from "../tensor.ts";
 import type { AdamWConfig, AdamWState } from "./adamw.ts";
-import { adamwInit, adamwUpdate, isRecurrentName } from "./adamw.ts";
-import type { ShardEngine, ShardStepResult } from "./parallel.ts";
-import { createShardEngine, kernelsForThreads } from "./parallel.ts";
-import { isLambdaName, lambdaFromNu, nuFromLambda, nuGradient, trainedName } from "./param.ts";
+import { adamwInit, adamwUpdate } from "./adamw.ts";
+import type { ShardEngine, ShardStepResult } from "./engine.ts";
+import { createShardEngine } from "./engine.ts";
+import { lossFromSse, mseLoss } from "./loss.ts";
 import { cosine, warmup } from "./schedule.ts";
 
 export interface TrainConfig {
@@ -101,15 +104,12 @@ export const trainSchema: Schema<TrainConfig> = {
 /** The model family and its full config for a train config: widths from the task, a stack when layers >= 1. */
 export function resolveModel(cfg: TrainConfig, dIn: number, dOut: number): { family: ModelFamily; config: unknown } {
   const fam = getFamily(cfg.model);
-  if (cfg.layers === 0) {
-    const widths = "d" in fam.schema ? { d: dIn, d_out: dOut } : { d_in: dIn, d_out: dOut };
-    return { family: fam, config: parseConfig(fam.schema, { ...cfg.model_config, ...widths }, `model_config (${fam.name})`) };
-  }
+  if (cfg.layers === 0) return { family: fam, config: configFromWidths(fam, cfg.model_config, dIn, dOut, `model_config (${fam.name})`) };
   const stack = getFamily("stack");
   const hidden = Number(cfg.model_config.hidden ?? (fam.schema as Record<string, Field<unknown>>).hidden?.default ?? 0);
   const width = cfg.width || hidden;
   if (!width) throw new Error("width: set --width (or a hidden size) for a stack");
-  const config = parseConfig(stack.schema, { d_in: dIn, d_out: dOut, width, layers: cfg.layers, layer: cfg.model, layer_config: cfg.model_config }, "stack");
+  const config = configFromWidths(stack, { width, layers: cfg.layers, layer: cfg.model, layer_config: cfg.model_config }, dIn, dOut, "stack");
   stack.shapes(config); // validates the layer config now, with its one-line error
   return { family: stack, config };
 }
@@ -122,16 +122,13 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
   if (cfg.steps === 0) cfg.steps = task.paperSteps;
   const { dIn, dOut } = task.dims(cfg.task_config);
   const { family, config } = resolveModel(cfg, dIn, dOut);
-  // write every model default out, minus the widths the task sets
-  const full = { ...(cfg.layers === 0 ? (config as Record<string, unknown>) : (config as { layer_config: Record<string, unknown> }).layer_config) };
-  if (cfg.layers === 0) for (const k of ["d", "d_in", "d_out"]) delete full[k];
+  // write every model default out, minus the widths the task (or the stack) sets
+  if (cfg.layers === 0) cfg.model_config = withoutWidths(family, config);
   else {
     const layerFam = getFamily(cfg.model);
-    const layerFull = parseConfig(layerFam.schema, { ...full, ...("d" in layerFam.schema ? { d: 1, d_out: 1 } : { d_in: 1, d_out: 1 }) }) as Record<string, unknown>;
-    for (const k of ["d", "d_in", "d_out"]) delete layerFull[k];
-    Object.assign(full, layerFull);
+    const layerConfig = (config as { layer_config: Record<string, unknown> }).layer_config;
+    cfg.model_config = { ...layerConfig, ...withoutWidths(layerFam, configFromWidths(layerFam, layerConfig, 1, 1)) };
   }
-  cfg.model_config = full;
   if (family.name === "stack" && !cfg.width) cfg.width = (config as { width: number }).width;
   if (cfg.backend === "fast" && cfg.dtype !== "f32") throw new Error("dtype: the fast backend computes in f32; use --dtype f32 or --backend reference");
   return cfg;
@@ -140,20 +137,23 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
 /** Everything a run needs in memory: the model in trained form, optimizer state, data stream, validation set. */
 export interface Trainer {
   cfg: TrainConfig;
+  /** The kernels the trainer computes on (trainingKernels: for the fast backend, its own shared-memory instance). */
   k: Kernels;
   task: Task;
   setup: unknown;
   family: ModelFamily;
-  /** The model as the family sees it (lambda derived from nu before each use). */
+  /** The family's trained form: its reparametrised tensors and the tensors without weight decay. */
+  form: TrainedForm;
+  /** The model as the family sees it (reparametrised tensors, e.g. lambda, derived from the trained ones after each update). */
   params: Params;
-  /** The optimizer's view: trained names (nu for lambda) -> buffers in k's memory. */
+  /** The optimizer's view: trained names (e.g. nu for lambda) -> buffers in k's memory. */
   trainable: Record<string, Float>;
   opt: AdamWState;
   adam: AdamWConfig;
   dataRng: Rng;
   validation: Batch[];
   dOut: number;
-  /** The sharded forward/backward (src/train/parallel.ts): shards, threads, and a note when fewer threads run than asked. */
+  /** The sharded forward/backward (src/train/engine.ts): shards, threads, and a note when fewer threads run than asked. */
   engine: ShardEngine;
 }
 
@@ -167,36 +167,31 @@ export interface TrainerSnapshot {
 }
 
 /**
- * A trainer for `cfg` on kernels `k`: streams split from the seed (setup, init, validation, data), the model
- * initialised by its family (or restored from `snapshot`), AdamW with the cosine schedule lr -> lr_final over the run.
+ * A trainer for `cfg` on the backend `kernels` (e.g. kernelsForRun(cfg)): streams split from the seed (setup, init,
+ * validation, data), the model initialised by its family (or restored from `snapshot`) and held in its trained form,
+ * AdamW with the cosine schedule lr -> lr_final over the run. The trainer computes on trainingKernels(kernels,
+ * cfg.threads): on the fast backend in Node, a memory of its own (freed with the trainer, whatever the caller marks
+ * in `kernels`); otherwise `kernels` itself, whose arena the caller brackets with mark/release around the trainer.
  */
 export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: TrainerSnapshot): Trainer {
-  const task = getTask(cfg.task);
-  const { dIn, dOut, T } = task.dims(cfg.task_config);
-  const { family, config } = resolveModel(cfg, dIn, dOut);
-  if (!family.backward) throw new Error(`model "${family.name}" cannot be trained yet (no backward pass)`);
-  const root = Rng.fromSeed(cfg.seed);
-  const setupRng = root.split();
-  const initRng = root.split();
-  const valRng = root.split();
-  const dataRng = root.split();
-  const setup = task.setup(setupRng, cfg.task_config);
-  const init = family.init(initRng, config, cfg.dtype);
-  // threads > 1 on the fast backend: fresh kernels over a shared memory (the passed kernels stay untouched)
-  const { k, threads, note, build } = kernelsForThreads(kernels, cfg.threads);
+  const { task, dims: { dIn, dOut, T }, family, config, setup, init, validation, dataRng } = startRun(cfg);
+  const tk = trainingKernels(kernels, cfg.threads);
+  const { k } = tk;
+  const form = trainedFormOf(family, config);
 
   const trainable: Record<string, Float> = {};
   const tensors: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(init.tensors)) {
     const buf = k.alloc(t.data.length);
-    if (isLambdaName(name)) {
-      nuFromLambda(buf, t.data);
+    const re = form.reparams[name];
+    if (re) {
+      re.toTrained(buf, t.data);
       tensors[name] = { shape: t.shape, data: k.alloc(t.data.length) };
     } else {
       buf.set(t.data);
       tensors[name] = { shape: t.shape, data: buf };
     }
-    trainable[trainedName(name)] = buf;
+    trainable[re ? re.name : name] = buf;
   }
   const opt = adamwInit(trainable, (n) => k.alloc(n));
   if (snapshot) {
@@ -211,34 +206,73 @@ export function createTrainer(cfg: TrainConfig, kernels: Kernels, snapshot?: Tra
     }
     opt.step = snapshot.step;
   }
+  const adam = adamConfig(cfg, form);
+  const params: Params = { family: family.name, config, tensors };
+  const engine = createShardEngine({
+    kernels: tk, family, params, batch: cfg.batch, T, dIn, dOut, threads: cfg.threads,
+    data: { task, config: cfg.task_config, setup, dtype: cfg.dtype },
+  });
+  const tr: Trainer = {
+    cfg, k, task, setup, family, form, params,
+    trainable, opt, adam,
+    dataRng: snapshot ? Rng.fromState(snapshot.rng) : dataRng,
+    validation, dOut, engine,
+  };
+  if (engine.threads > 1) engines.register(tr, engine);
+  syncModel(tr);
+  return tr;
+}
+
+/** A run's start: its task, dims and model, and what its seed fixes (the teacher, the initial model, the validation set, the data stream). */
+export interface RunStart {
+  task: Task;
+  dims: { dIn: number; dOut: number; T: number };
+  family: ModelFamily;
+  config: unknown;
+  setup: unknown;
+  /** The family's initialisation (model form, the run's dtype). */
+  init: Params;
+  validation: Batch[];
+  /** The training data stream (before any step). */
+  dataRng: Rng;
+}
+
+/**
+ * What cfg.seed fixes, drawn as every trainer draws it: the root stream split into setup, init, validation and data
+ * streams, in that order; the task's setup (the teacher), the family's initialisation, the validation batches.
+ */
+export function startRun(cfg: TrainConfig): RunStart {
+  const task = getTask(cfg.task);
+  const dims = task.dims(cfg.task_config);
+  const { family, config } = resolveModel(cfg, dims.dIn, dims.dOut);
+  if (!family.backward) throw new Error(`model "${family.name}" cannot be trained yet (no backward pass)`);
+  const root = Rng.fromSeed(cfg.seed);
+  const setupRng = root.split();
+  const initRng = root.split();
+  const valRng = root.split();
+  const dataRng = root.split();
+  const setup = task.setup(setupRng, cfg.task_config);
+  const init = family.init(initRng, config, cfg.dtype);
+  const validation: Batch[] = [];
+  for (let left = cfg.val_size; left > 0; left -= cfg.batch) {
+    validation.push(task.validationBatch(valRng, cfg.task_config, setup, Math.min(cfg.batch, left), cfg.dtype));
+  }
+  return { task, dims, family, config, setup, init, validation, dataRng };
+}
+
+/** AdamW for a run: cosine lr -> lr_final over steps - warmup (after the linear warm-up), no decay on the family's noDecay tensors. */
+export function adamConfig(cfg: TrainConfig, form: TrainedForm): AdamWConfig {
   const schedule = cosine(cfg.lr, cfg.lr_final, Math.max(1, cfg.steps - cfg.warmup));
-  const adam: AdamWConfig = {
+  const noDecay = new Set(form.noDecay);
+  return {
     lr: cfg.warmup > 0 ? warmup(cfg.warmup, schedule) : schedule,
     beta1: cfg.beta1,
     beta2: cfg.beta2,
     eps: cfg.adam_eps,
     weightDecay: cfg.weight_decay,
-    decay: (name) => !isRecurrentName(name),
+    decay: (name) => !noDecay.has(name),
     clipNorm: cfg.clip_norm,
   };
-  const validation: Batch[] = [];
-  for (let left = cfg.val_size; left > 0; left -= cfg.batch) {
-    validation.push(task.validationBatch(valRng, cfg.task_config, setup, Math.min(cfg.batch, left), cfg.dtype));
-  }
-  const params: Params = { family: family.name, config, tensors };
-  const engine = createShardEngine({
-    k, family, params, batch: cfg.batch, T, dIn, dOut, threads: cfg.threads, note, build,
-    targets: { task, config: cfg.task_config, setup, dtype: cfg.dtype },
-  });
-  const tr: Trainer = {
-    cfg, k, task, setup, family, params,
-    trainable, opt, adam,
-    dataRng: snapshot ? Rng.fromState(snapshot.rng) : dataRng,
-    validation, dOut, engine,
-  };
-  if (threads > 1) engines.register(tr, engine);
-  syncLambda(tr);
-  return tr;
 }
 
 /** Worker threads of trainers nobody holds any more are stopped (closeTrainer does it at once). */
@@ -249,9 +283,9 @@ export function closeTrainer(tr: Trainer): void {
   tr.engine.close();
 }
 
-/** Recomputes every model `lambda` from its trained `nu` (lambda = exp(-exp(nu))). */
-function syncLambda(tr: Trainer): void {
-  for (const [name, t] of Object.entries(tr.params.tensors)) if (isLambdaName(name)) lambdaFromNu(t.data, tr.trainable[trainedName(name)]);
+/** Recomputes every reparametrised model tensor from its trained form (e.g. lambda = exp(-exp(nu))). */
+function syncModel(tr: Trainer): void {
+  for (const [name, re] of Object.entries(tr.form.reparams)) re.fromTrained(tr.params.tensors[name].data, tr.trainable[re.name]);
 }
 
 /** Thrown when a loss is NaN or ±Inf; names the step. */
@@ -262,38 +296,39 @@ export class NonFiniteLossError extends Error {
 }
 
 /**
- * One optimizer step on a fresh batch: forward, loss L = ½ mean (y - target)² and backward over the batch's shards
- * (tr.engine, summed in shard order: the same numbers on 1 or 2 threads), nu chain rule, AdamW. Returns loss and lr.
- * When the task splits its batches (Task.split), only the inputs are drawn here and every shard computes its own
- * targets on its thread: bit for bit trainStepOn(tr, task.batch(...)), the same data stream.
+ * One optimizer step on the data stream's next batch: the task's inputs (Task.inputs), then over the batch's shards
+ * (tr.engine, summed in shard order: the same numbers on 1 or 2 threads) each shard's targets (Task.targets, on the
+ * thread running it), forward, loss (loss.ts) and backward; the family's chain rule into its trained form, AdamW.
+ * Returns loss and lr. Bit for bit trainStepOn(tr, task.batch(...)) on the same data stream.
  */
 export function trainStep(tr: Trainer): { loss: number; lr: number } {
   const { task, cfg } = tr;
-  if (task.split && tr.engine.shardTargets) {
-    return update(tr, tr.engine.step(task.split.inputs(tr.dataRng, cfg.task_config, tr.setup, cfg.batch, cfg.dtype), true));
-  }
-  return trainStepOn(tr, task.batch(tr.dataRng, cfg.task_config, tr.setup, cfg.batch, cfg.dtype));
+  return trainStepOn(tr, task.inputs(tr.dataRng, cfg.task_config, tr.setup, cfg.batch, cfg.dtype));
 }
 
-/** trainStep on a given batch (x [B, T, d_in], the trainer's B and T) instead of the next one of the data stream. */
+/**
+ * trainStep on a given batch (x [B, T, d_in], the trainer's B and T) instead of the next one of the data stream. Its
+ * targets go through the task's per-shard targets step like every step's: a batch of the trainer's task (Task.batch
+ * or Task.inputs) trains as drawn.
+ */
 export function trainStepOn(tr: Trainer, batch: Batch): { loss: number; lr: number } {
   return update(tr, tr.engine.step(batch));
 }
 
-/** The step after the engine's forward/backward: L = ½ sse / n, nu chain rule, AdamW, lambda from nu. */
+/** The step after the engine's forward/backward: the loss, the family's chain rule, AdamW, the model from its trained form. */
 function update(tr: Trainer, { sse, n, grads }: ShardStepResult): { loss: number; lr: number } {
-  const { params } = tr;
-  const loss = (0.5 * sse) / n;
+  const { params, form } = tr;
+  const loss = lossFromSse(sse, n);
   if (!Number.isFinite(loss)) throw new NonFiniteLossError(tr.opt.step + 1, loss);
   const g: Record<string, Float> = {};
   for (const name in grads) {
     const grad = grads[name];
-    const tn = trainedName(name);
-    if (isLambdaName(name)) nuGradient(grad, tr.trainable[tn], params.tensors[name].data);
-    g[tn] = grad;
+    const re = form.reparams[name];
+    if (re) re.chainRule(grad, tr.trainable[re.name], params.tensors[name].data);
+    g[re ? re.name : name] = grad;
   }
   const lr = adamwUpdate(tr.adam, tr.opt, tr.trainable, g, tr.k);
-  syncLambda(tr);
+  syncModel(tr);
   return { loss, lr };
 }
 

@@ -1,22 +1,23 @@
 /**
- * A training worker thread (Node worker_threads; started by src/train/parallel.ts): instantiates the shared fast
- * kernels over the trainer's shared memory with its own arena, then loops: wait for the main thread's generation
- * counter (spinning d.spinMs before sleeping), run its shards (their targets from x first when the step says so,
- * then forward, loss, backward, gradients into its shard buffers), publish "done". Errors are
- * written into the control block (the main thread is blocked in Atomics.wait and reads them from there).
+ * A training worker thread (Node worker_threads; started by src/train/pool.ts): instantiates the shared fast kernels
+ * over the trainer's shared memory with its own arena, then loops: wait for the main thread's generation counter
+ * (spinning d.spinMs before sleeping), run its shards (their targets through the task's per-shard step, then forward,
+ * loss, backward, gradients into its shard buffers), publish "done". Errors are written into the control block (the
+ * main thread is blocked in Atomics.wait and reads them from there).
  */
 import { workerData } from "node:worker_threads";
-import { createFastKernelsSync } from "../kernels/fast.ts";
+import { workerKernels } from "../kernels/factory.ts";
 import { getFamily } from "../models/registry.ts";
 import type { Params } from "../models/types.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { Tensor } from "../tensor.ts";
 import { numel } from "../tensor.ts";
-import type { ShardInput, WorkerInit } from "./parallel.ts";
-import { CMD_EXIT, CTRL, ERR_BYTES, gradViews, runShard, shardBounds, spinWhile } from "./parallel.ts";
+import type { WorkerInit } from "./pool.ts";
+import { CMD_EXIT, CTRL, ERR_BYTES, spinWhile } from "./pool.ts";
+import { gradViews, runShard, shardBounds, targetFill } from "./shards.ts";
 
 const d = workerData as WorkerInit;
-const buf = d.memory.buffer as unknown as SharedArrayBuffer;
+const buf = d.shared.memory.buffer as unknown as SharedArrayBuffer;
 const ctrl = new Int32Array(buf, d.ctrlOffset, CTRL.SCORED + d.T);
 const errBytes = new Uint8Array(buf, d.errOffset + d.index * ERR_BYTES, ERR_BYTES);
 const encoder = new TextEncoder();
@@ -30,7 +31,7 @@ function report(e: unknown): void {
 }
 
 try {
-  const k = createFastKernelsSync(d.module, { memory: d.memory, arena: d.arena });
+  const k = workerKernels(d.shared, d.index + 1);
   const family = getFamily(d.family);
   const tensors: Record<string, Tensor> = {};
   for (const t of d.tensors) tensors[t.name] = { shape: t.shape, data: new Float32Array(buf, t.offset, numel(t.shape)) };
@@ -40,13 +41,7 @@ try {
   const target = new Float32Array(buf, d.targetOffset, d.targetLength);
   const sseOut = new Float64Array(buf, d.sseOffset, d.shards);
   const grads = Array.from({ length: d.shards }, (_, s) => gradViews(gFlat, d.layout, s));
-  let fill: ShardInput["fill"];
-  if (d.task) {
-    const { name, config, setup } = d.task;
-    const split = getTask(name).split;
-    if (!split) throw new Error(`task "${name}" cannot compute targets per shard`);
-    fill = (xs, ts, b0, b1) => split.targets(config, setup, xs, ts, b0, b1);
-  }
+  const fill = targetFill(getTask(d.task.name), d.task.config, d.task.setup);
   let seen = Atomics.load(ctrl, CTRL.GEN); // before READY: the main thread bumps GEN only once every worker is ready
   Atomics.store(ctrl, CTRL.READY + d.index, 1);
   Atomics.notify(ctrl, CTRL.READY + d.index);
@@ -60,12 +55,9 @@ try {
       const S = Atomics.load(ctrl, CTRL.S);
       const scored = ctrl.slice(CTRL.SCORED, CTRL.SCORED + S);
       const n = d.batch * S * d.dOut;
-      const own = Atomics.load(ctrl, CTRL.FILL) === 1;
-      if (own && !fill) throw new Error("the step asks for targets per shard, but this worker has no task");
       for (let s = d.first; s < d.last; s++) {
         const [b0, b1] = shardBounds(d.batch, d.shards, s);
-        const input = { x, target, scored, T: d.T, dIn: d.dIn, dOut: d.dOut, n, b0, b1, fill: own ? fill : undefined };
-        sseOut[s] = runShard(family, params, k, input, grads[s]);
+        sseOut[s] = runShard(family, params, k, { x, target, scored, T: d.T, dIn: d.dIn, dOut: d.dOut, n, b0, b1, fill }, grads[s]);
       }
     } catch (e) {
       report(e);

@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { kernelsFor } from "../src/cli/kernels.ts";
+import type { FastKernels } from "../src/kernels/fast.ts";
+import { kernelsFor, kernelsForRun, trainingKernels } from "../src/kernels/factory.ts";
 import { ref32, ref64 } from "../src/kernels/reference.ts";
 import type { Kernels } from "../src/kernels/types.ts";
 import { getFamily } from "../src/models/registry.ts";
 import { Rng } from "../src/rng.ts";
 import { teacherStudent } from "../src/tasks/teacher-student.ts";
-import { mseLoss } from "../src/tasks/types.ts";
+import { mseLoss, shardLoss } from "../src/train/loss.ts";
 import type { Float } from "../src/tensor.ts";
 import type { Trainer } from "../src/train/loop.ts";
 import { closeTrainer, createTrainer, parseTrainConfig, resolveModel, trainStep, trainStepOn } from "../src/train/loop.ts";
-import { kernelsForThreads, shardBounds, shardCount, shardLoss, spinWhile, threadShards } from "../src/train/parallel.ts";
+import { spinWhile } from "../src/train/pool.ts";
+import { shardBounds, shardCount, threadShards } from "../src/train/shards.ts";
 
 const open: Trainer[] = [];
 after(() => open.forEach(closeTrainer));
@@ -107,7 +109,6 @@ test("per-shard targets: trainStep (targets on the shards' threads) is trainStep
       const own = trainer({ ...tiny(model, extra), threads });
       const full = trainer({ ...tiny(model, extra), threads });
       assert.equal(own.engine.threads, threads, own.engine.note);
-      assert.ok(own.engine.shardTargets, "teacher-student splits its batches");
       const a = run(own, 20);
       const b = run(full, 20, fullBatchStep);
       assertSameRun(a, b, `${model}, ${threads} thread(s)`);
@@ -122,26 +123,27 @@ test("per-shard targets: trainStep (targets on the shards' threads) is trainStep
   assertSameRun(a, b, "gru on ref32");
 });
 
-test("per-shard targets: step(batch, true) never reads batch.target; only where the task splits and the dtype matches", () => {
+test("one data path: every shard's targets come from the task's targets step, on its thread; icl-regression's come with its inputs", () => {
+  const copy = (g: Record<string, Float>) => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v)]));
+  // teacher-student: Task.inputs' zero targets are filled per shard as Task.batch's are
   const a = trainer({ ...tiny("gated-rnn"), threads: 2 });
   const b = trainer({ ...tiny("gated-rnn"), threads: 2 });
-  const batch = a.task.batch(Rng.fromSeed(77), a.cfg.task_config, a.setup, a.cfg.batch, a.cfg.dtype);
-  const garbage = { ...batch, target: batch.target.map(() => NaN) };
-  const copy = (g: Record<string, Float>) => Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Array.from(v)]));
-  const ra = a.engine.step(garbage, true);
+  const args = [a.cfg.task_config, a.setup, a.cfg.batch, a.cfg.dtype] as const;
+  const ra = a.engine.step(a.task.inputs(Rng.fromSeed(77), ...args));
   const ga = copy(ra.grads);
-  const rb = b.engine.step(batch);
+  const rb = b.engine.step(b.task.batch(Rng.fromSeed(77), ...args));
   assert.ok(Number.isFinite(ra.sse) && Object.is(ra.sse, rb.sse), `${ra.sse} vs ${rb.sse}`);
   assert.deepEqual(ga, copy(rb.grads));
-  // icl-regression (no split): the full-batch path only
-  const icl = trainer({ task: "icl-regression", task_config: { d_x: 2, d_y: 2, T: 4 }, model: "gated-rnn", model_config: { hidden: 8, output_gating: 8 }, batch: 8, val_size: 8, threads: 2 });
-  assert.equal(icl.engine.shardTargets, false);
-  assert.throws(() => icl.engine.step(icl.task.batch(Rng.fromSeed(1), icl.cfg.task_config, icl.setup, 8, "f32"), true), /cannot compute targets per shard/);
-  assert.ok(Number.isFinite(trainStep(icl).loss));
-  // f32 batches on float64 kernels: targets must be rounded to f32 as the batch does, so the batch's own are used
-  const mixed = trainer({ ...tiny("gated-rnn"), backend: "reference" }, ref64);
-  assert.equal(mixed.engine.shardTargets, false);
-  assert.ok(Number.isFinite(trainStep(mixed).loss));
+  // icl-regression: 1 and 2 threads, trainStep and full batches, the same bits
+  const icl = { task: "icl-regression", task_config: { d_x: 2, d_y: 2, T: 4 }, model: "gated-rnn", model_config: { hidden: 8, output_gating: 8 }, batch: 8, val_size: 8 };
+  const one = run(trainer({ ...icl, threads: 1 }), 5);
+  const two = trainer({ ...icl, threads: 2 });
+  assert.equal(two.engine.threads, 2, two.engine.note);
+  assertSameRun(one, run(two, 5), "icl-regression 1 vs 2 threads");
+  assertSameRun(one, run(trainer(icl), 5, fullBatchStep), "icl-regression trainStep vs full batches");
+  // f32 batches on float64 kernels: the targets round to f32 as the batch's do
+  const mixed = run(trainer({ ...tiny("gated-rnn"), backend: "reference" }, ref64), 3);
+  assertSameRun(mixed, run(trainer({ ...tiny("gated-rnn"), backend: "reference" }, ref64), 3, fullBatchStep), "f32 batches on ref64");
 });
 
 test("spinWhile: returns the new value at once, the old one when the budget or stop() ends the spin", () => {
@@ -170,7 +172,7 @@ test("fast-kernel training follows the float32 reference kernels over 100 steps"
 });
 
 test("fast float32 gradients match the float64 reference for every trainable family within 1e-3", () => {
-  const fast = kernelsForThreads(kernelsFor("f32"), 1).k; // the build training runs on
+  const fast = trainingKernels(kernelsFor("f32"), 1).k; // the build training runs on
   const rng = Rng.fromSeed(9);
   const cases: [string, Record<string, unknown>][] = [
     ["gated-rnn", { model_config: { hidden: 12, output_gating: 10 } }],
@@ -234,4 +236,28 @@ test("threads: a trainer that was closed refuses to step; the reference backend 
   const ref = trainer({ ...tiny("gated-rnn"), backend: "reference", threads: 2 }, ref32);
   assert.equal(ref.engine.threads, 1);
   assert.match(ref.engine.note, /1 thread/);
+});
+
+test("kernel factory: backends by dtype and run config; a trainer's fast kernels are its own shared memory, the reference ones the caller's", () => {
+  assert.equal(kernelsFor("f64"), ref64);
+  assert.equal(kernelsFor("f32").name, "fast-f32");
+  assert.equal(kernelsFor("f32"), kernelsFor("f32"), "loaded once, then shared");
+  assert.equal(kernelsForRun({ backend: "reference", dtype: "f32" }), ref32);
+  assert.equal(kernelsForRun({ backend: "fast", dtype: "f32" }), kernelsFor("f32"));
+  const given = kernelsFor("f32") as FastKernels;
+  const used = given.used();
+  const two = trainingKernels(given, 2);
+  assert.equal(two.threads, 2, two.note);
+  assert.ok(two.shared && two.k !== given && (two.k as FastKernels).memory === two.shared.memory);
+  assert.ok(two.shared.memory.buffer instanceof SharedArrayBuffer);
+  assert.equal(two.shared.regions.length, 2);
+  assert.match(two.build, /^kernels(-relaxed)?-shared\.wasm$/);
+  assert.equal(given.used(), used, "the given kernels' arena is untouched");
+  const ref = trainingKernels(ref32, 2);
+  assert.deepEqual({ k: ref.k, threads: ref.threads, shared: ref.shared, build: ref.build }, { k: ref32, threads: 1, shared: undefined, build: "reference-f32" });
+  assert.match(ref.note, /reference-f32 backend runs on 1 thread/);
+  assert.equal(trainingKernels(ref32, 1).note, "");
+  assert.throws(() => trainingKernels(given, 65), /threads: at most 64, got 65/);
+  // allocUninit is part of every backend: the reference one zero-fills like alloc
+  assert.deepEqual(Array.from(ref64.allocUninit(3)), [0, 0, 0]);
 });
