@@ -11,7 +11,7 @@ import { normalAt, seedKey, STREAM, uniformAt } from "../../src/kernels/webgpu/p
 import { attention } from "../../src/models/attention.ts";
 import type { AttentionConfig } from "../../src/models/attention.ts";
 import type { Params } from "../../src/models/types.ts";
-import { mseLoss } from "../../src/tasks/types.ts";
+import { mseLoss } from "../../src/train/loss.ts";
 import type { Batch } from "../../src/tasks/types.ts";
 import type { TrainConfig, Trainer } from "../../src/train/loop.ts";
 import { createTrainer, evaluate, exportParams, parseTrainConfig, trainStepOn } from "../../src/train/loop.ts";
