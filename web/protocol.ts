@@ -18,6 +18,8 @@ export interface TrainSettings {
   steps: number;
   seed: number;
   weight_decay: number;
+  /** Train on the GPU through WebGPU (navigator.gpu; the WGSL kernels of `--device webgpu`) instead of the wasm kernels. */
+  gpu?: boolean;
 }
 
 /** The page's defaults: the paper's student (d = 4, 100 hidden, 100 output gating, T = 32), demo-speed optimiser. */

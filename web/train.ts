@@ -144,6 +144,10 @@ export function mountTraining(root: HTMLElement): void {
     steps: num(settings.steps, { min: 1 }),
     seed: num(settings.seed, { min: 0 }),
   };
+  // the "use the GPU" switch: only where the browser offers WebGPU (navigator.gpu; Chromium: a secure context)
+  const hasGpu = typeof navigator !== "undefined" && "gpu" in navigator && !!(navigator as { gpu?: unknown }).gpu;
+  const gpuIn = h("input", { type: "checkbox", "data-testid": "train-gpu" });
+  const gpuField = hasGpu ? [h("label", { class: "field switch", title: "train on the GPU through WebGPU: the WGSL kernels of gra train --device webgpu" }, gpuIn, " use the GPU")] : [];
   const startBtn = h("button", { type: "button", class: "primary", "data-testid": "train-start", disabled: true }, "Start training");
   const resetBtn = h("button", { type: "button", class: "ghost", "data-testid": "train-reset" }, "Reset");
   const stat = (label: string, testid: string) => {
@@ -186,7 +190,7 @@ export function mountTraining(root: HTMLElement): void {
     h("div", { class: "controls" },
       field("d", inputs.d), field("hidden N", inputs.hidden), field("output gating M", inputs.output_gating),
       field("learning rate", inputs.lr, "cosine-annealed to lr/100 over the steps"), field("batch", inputs.batch), field("T", inputs.T),
-      field("steps", inputs.steps), field("seed", inputs.seed), startBtn, resetBtn),
+      field("steps", inputs.steps), field("seed", inputs.seed), ...gpuField, startBtn, resetBtn),
     h("p", { class: "muted small" }, "Demo settings: batch 16, learning rate 5e-3 so structure shows within a minute (the paper: batch 64, 1e-3, 1M steps: ", h("code", {}, "gra train"), ")."),
     h("div", { class: "stats" }, sStep.el, sLoss.el, sVal.el, sRatio.el, sSpeed.el, sTime.el, status),
     h("div", { class: "maps charts" }, lossChart.el, lamChart.el, roleChart.el),
@@ -355,6 +359,7 @@ export function mountTraining(root: HTMLElement): void {
     settings = {
       d: read("d", 1, 8), hidden: read("hidden", 1, 512), output_gating: read("output_gating", 1, 512), lr: read("lr", 0, 1, false),
       batch: read("batch", 1, 256), T: read("T", 1, 256), steps: read("steps", 1, 1e7), seed: read("seed", 0, 2 ** 31), weight_decay: DEFAULT_SETTINGS.weight_decay,
+      gpu: hasGpu && (gpuIn as HTMLInputElement).checked,
     };
     losses.length = 0;
     vals.length = 0;
@@ -362,7 +367,7 @@ export function mountTraining(root: HTMLElement): void {
     teacher = null;
     for (const s of [sStep, sLoss, sVal, sRatio, sSpeed, sTime]) s.v.textContent = "—";
     setChildren(analysisEl, h("p", { class: "muted" }, "Pause or let the run finish to analyse the student."));
-    setPhase("loading", "loading the kernels…");
+    setPhase("loading", settings.gpu ? "compiling the GPU kernels…" : "loading the kernels…");
     worker = startWorker();
     worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
     worker.onerror = (e) => setPhase("error", `worker error: ${e.message || "could not start the worker"}`);
@@ -382,7 +387,7 @@ export function mountTraining(root: HTMLElement): void {
     }
   });
   resetBtn.addEventListener("click", reset);
-  for (const i of Object.values(inputs)) i.addEventListener("change", () => {
+  for (const i of [...Object.values(inputs), gpuIn]) i.addEventListener("change", () => {
     if (phase !== "running") reset();
   });
   reset();

@@ -1,7 +1,9 @@
 /**
  * The page's training worker: the CLI's training core (src/train/loop.ts) on the CLI's SIMD kernels (the same
- * kernels.wasm, fetched next to the page; an embedded copy when the page is opened from a file), stepping in
- * ~100 ms slices so pause messages get through, posting progress, validation losses and weight snapshots.
+ * kernels.wasm, fetched next to the page; an embedded copy when the page is opened from a file), or, with the page's
+ * "use the GPU" switch, the WebGPU run group of `--device webgpu` (src/train/webgpu-group.ts, R = 1: the same WGSL
+ * kernels, navigator.gpu), stepping in ~100 ms slices so pause messages get through, posting progress, validation
+ * losses and weight snapshots.
  */
 import { analyzeGatedRnn } from "../src/analysis/analyze.ts";
 import { createFastKernels } from "../src/kernels/fast.ts";
@@ -12,6 +14,8 @@ import type { GatedRnnConfig } from "../src/models/gated-rnn.ts";
 import type { Params } from "../src/models/types.ts";
 import type { Trainer } from "../src/train/loop.ts";
 import { createTrainer, evaluate, exportParams, parseTrainConfig, trainStep, zeroPredictorLoss } from "../src/train/loop.ts";
+import type { TrainConfig } from "../src/train/loop.ts";
+import { createWebGpuGroup } from "../src/train/webgpu-group.ts";
 import type { FromWorker, ToWorker, TrainSettings, WireTensor } from "./protocol.ts";
 import { trainConfigFor } from "./protocol.ts";
 
@@ -28,7 +32,65 @@ const SLICE_MS = 100;
 const WEIGHTS_EVERY_MS = 400;
 const VAL_EVERY_MS = 1500;
 
-let tr: Trainer | null = null;
+/** What the worker trains on: the CPU trainer or the WebGPU group of one run, behind one asynchronous face. */
+interface Engine {
+  readonly backend: string;
+  readonly cfg: TrainConfig;
+  readonly setup: unknown;
+  step(): number;
+  /** Trains for about `ms` milliseconds (at least one step): the steps taken, their loss sum and the last lr. */
+  train(ms: number): Promise<{ n: number; sum: number; lr: number }>;
+  evaluate(): Promise<number>;
+  zero(): number;
+  params(): Promise<Params>;
+  close(): void;
+}
+
+function cpuEngine(t: Trainer, backend: string): Engine {
+  return {
+    backend, cfg: t.cfg, setup: t.setup,
+    step: () => t.opt.step,
+    async train(ms) {
+      const t0 = performance.now();
+      let n = 0, sum = 0, lr = 0;
+      while (t.opt.step < t.cfg.steps && performance.now() - t0 < ms) {
+        const r = trainStep(t);
+        sum += r.loss;
+        lr = r.lr;
+        n++;
+      }
+      return { n, sum, lr };
+    },
+    evaluate: async () => evaluate(t),
+    zero: () => zeroPredictorLoss(t),
+    params: async () => exportParams(t),
+    close() {},
+  };
+}
+
+async function gpuEngine(cfg: TrainConfig): Promise<Engine> {
+  const g = await createWebGpuGroup([{ ...cfg, device: "webgpu" }]);
+  let block = 4;
+  return {
+    backend: g.device, cfg, setup: g.artifacts(0)["attention.safetensors"],
+    step: () => g.step,
+    async train(ms) {
+      const n = Math.max(1, Math.min(block, cfg.steps - g.step));
+      const t0 = performance.now();
+      const a = await g.advance(n);
+      const took = performance.now() - t0;
+      // steps per call follow the GPU's speed: about `ms` per call
+      block = Math.max(1, Math.min(4096, Math.round((n * ms) / Math.max(1, took))));
+      return { n, sum: a.lossSum[0], lr: a.lr[0] };
+    },
+    evaluate: async () => (await g.evaluate())[0],
+    zero: () => g.zeroPredictorLoss()[0],
+    params: () => g.exportParams(0),
+    close: () => g.close(),
+  };
+}
+
+let tr: Engine | null = null;
 let running = false;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let trainMs = 0;
@@ -71,8 +133,8 @@ async function kernels(wasmUrl: string): Promise<Kernels> {
   }
 }
 
-function weights(t: Trainer): Record<string, WireTensor> {
-  const p = exportParams(t);
+async function weights(t: Engine): Promise<Record<string, WireTensor>> {
+  const p = await t.params();
   const out: Record<string, WireTensor> = {};
   for (const [n, x] of Object.entries(p.tensors)) out[n] = { shape: [...x.shape], data: x.data };
   return out;
@@ -82,29 +144,34 @@ function transferList(w: Record<string, WireTensor>): Transferable[] {
   return Object.values(w).map((t) => t.data.buffer as ArrayBuffer);
 }
 
-function postWeights(t: Trainer): void {
-  const w = weights(t);
-  post({ type: "weights", step: t.opt.step, weights: w }, transferList(w));
+async function postWeights(t: Engine): Promise<void> {
+  const w = await weights(t);
+  post({ type: "weights", step: t.step(), weights: w }, transferList(w));
 }
 
 async function init(settings: TrainSettings, wasmUrl: string): Promise<void> {
   stop();
+  tr?.close();
   tr = null;
   trainMs = 0;
   const cfg = parseTrainConfig(trainConfigFor(settings));
-  const k = await kernels(wasmUrl);
-  const t = createTrainer(cfg, k);
+  let t: Engine;
+  if (settings.gpu) t = await gpuEngine(cfg);
+  else {
+    const k = await kernels(wasmUrl);
+    t = cpuEngine(createTrainer(cfg, k), k.name);
+  }
   tr = t;
   const teacher = t.setup as { tensors: Record<string, { data: ArrayLike<number> }> };
-  const w = weights(t);
+  const w = await weights(t);
   post(
     {
       type: "ready",
-      backend: k.name,
+      backend: t.backend,
       teacher: { d: settings.d, W_V: Array.from(teacher.tensors.W_V.data), W_K: Array.from(teacher.tensors.W_K.data), W_Q: Array.from(teacher.tensors.W_Q.data) },
       weights: w,
-      val_loss: evaluate(t),
-      zero_loss: zeroPredictorLoss(t),
+      val_loss: await t.evaluate(),
+      zero_loss: t.zero(),
     },
     transferList(w),
   );
@@ -116,21 +183,14 @@ function stop(): void {
   timer = null;
 }
 
-function slice(): void {
+async function slice(): Promise<void> {
   timer = null;
   const t = tr;
   if (!running || !t) return;
   const t0 = performance.now();
-  let sum = 0;
-  let n = 0;
-  let lr = 0;
+  let r: { n: number; sum: number; lr: number };
   try {
-    while (t.opt.step < t.cfg.steps && performance.now() - t0 < SLICE_MS) {
-      const r = trainStep(t);
-      sum += r.loss;
-      lr = r.lr;
-      n++;
-    }
+    r = await t.train(SLICE_MS);
   } catch (e) {
     stop();
     post({ type: "error", message: e instanceof Error ? e.message : String(e) });
@@ -138,22 +198,23 @@ function slice(): void {
   }
   const now = performance.now();
   trainMs += now - t0;
-  if (n > 0) post({ type: "progress", step: t.opt.step, steps: t.cfg.steps, loss: sum / n, lr, elapsed_s: trainMs / 1000, steps_per_s: (n * 1000) / Math.max(1, now - t0) });
-  const finished = t.opt.step >= t.cfg.steps;
+  const step = t.step();
+  if (r.n > 0) post({ type: "progress", step, steps: t.cfg.steps, loss: r.sum / r.n, lr: r.lr, elapsed_s: trainMs / 1000, steps_per_s: (r.n * 1000) / Math.max(1, now - t0) });
+  const finished = step >= t.cfg.steps;
   if (finished || now - lastVal >= VAL_EVERY_MS) {
     lastVal = now;
-    post({ type: "val", step: t.opt.step, val_loss: evaluate(t) });
+    post({ type: "val", step, val_loss: await t.evaluate() });
   }
   if (finished || now - lastWeights >= WEIGHTS_EVERY_MS) {
     lastWeights = now;
-    postWeights(t);
+    await postWeights(t);
   }
   if (finished) {
     stop();
-    post({ type: "done", step: t.opt.step });
+    post({ type: "done", step });
     return;
   }
-  timer = setTimeout(slice, 0);
+  if (running && tr === t) timer = setTimeout(() => void slice(), 0);
 }
 
 scope.onmessage = (e) => {
@@ -164,26 +225,27 @@ scope.onmessage = (e) => {
     if (!tr || running) return;
     running = true;
     lastWeights = lastVal = performance.now();
-    timer = setTimeout(slice, 0);
+    timer = setTimeout(() => void slice(), 0);
   } else if (m.type === "analyze") {
     if (!tr || running) return;
     const t = tr;
     const t0 = performance.now();
-    try {
-      const report = analyzeGatedRnn(exportParams(t) as Params<GatedRnnConfig>, t.setup as Params<AttentionConfig>, { kind: "teacher-student", T: Number(t.cfg.task_config.T) }, {
+    t.params().then((p) => {
+      const report = analyzeGatedRnn(p as Params<GatedRnnConfig>, t.setup as Params<AttentionConfig>, { kind: "teacher-student", T: Number(t.cfg.task_config.T) }, {
         tolerance: m.tolerance, lambdaTolerance: m.lambdaTolerance, sequences: 128,
       });
-      post({ type: "analysis", step: t.opt.step, report, ms: performance.now() - t0 });
-    } catch (e) {
-      post({ type: "analysis-error", step: t.opt.step, message: e instanceof Error ? e.message : String(e) });
-    }
+      post({ type: "analysis", step: t.step(), report, ms: performance.now() - t0 });
+    }).catch((e: unknown) => post({ type: "analysis-error", step: t.step(), message: e instanceof Error ? e.message : String(e) }));
   } else if (m.type === "pause") {
     const was = running;
     stop();
-    if (tr && was) {
-      postWeights(tr);
-      post({ type: "val", step: tr.opt.step, val_loss: evaluate(tr) });
-      post({ type: "paused", step: tr.opt.step });
+    const t = tr;
+    if (t && was) {
+      (async () => {
+        await postWeights(t);
+        post({ type: "val", step: t.step(), val_loss: await t.evaluate() });
+        post({ type: "paused", step: t.step() });
+      })().catch((e: unknown) => post({ type: "error", message: e instanceof Error ? e.message : String(e) }));
     }
   }
 };
