@@ -18,13 +18,17 @@ export interface GroupOptions {
 }
 
 /**
- * Why a config cannot train on WebGPU ("" when it can): the WebGPU backend trains the gated RNN of eq. 2 (diagonal or
- * dense) alone, in f32; LSTM, GRU, the LRUs, attention and stacks are a later issue.
+ * Why a config cannot train on WebGPU ("" when it can): the WebGPU backend (src/train/webgpu-group.ts) trains the
+ * diagonal gated RNN of eq. 2 alone, in f32, without gradient clipping, on teacher-student or icl-regression; the
+ * dense variant, LSTM, GRU, the LRUs, attention and stacks are a later issue (reproduce keeps those runs on the CPU).
  */
-export function webgpuRefusal(cfg: Pick<TrainConfig, "model" | "layers" | "dtype">): string {
+export function webgpuRefusal(cfg: Pick<TrainConfig, "model" | "layers" | "dtype"> & Partial<Pick<TrainConfig, "clip_norm" | "task">>): string {
   if (cfg.layers > 0) return `--device webgpu trains a single gated RNN layer; stacks (--layers) run on --device cpu`;
-  if (cfg.model !== "gated-rnn" && cfg.model !== "gated-rnn-dense") return `--device webgpu trains gated-rnn and gated-rnn-dense; "${cfg.model}" runs on --device cpu`;
+  if (cfg.model === "gated-rnn-dense") return `--device webgpu: gated-rnn-dense (dense A) is not built on the GPU yet; it runs on --device cpu`;
+  if (cfg.model !== "gated-rnn") return `--device webgpu trains gated-rnn; "${cfg.model}" runs on --device cpu`;
   if (cfg.dtype !== "f32") return `--device webgpu computes in f32; use --dtype f32`;
+  if ((cfg.clip_norm ?? 0) > 0) return `--device webgpu: gradient-norm clipping (clip_norm > 0) is not built on the GPU yet; use --device cpu or clip_norm 0`;
+  if (cfg.task !== undefined && cfg.task !== "teacher-student" && cfg.task !== "icl-regression") return `--device webgpu: task "${cfg.task}" has no GPU data generator; use --device cpu`;
   return "";
 }
 

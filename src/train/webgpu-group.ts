@@ -60,23 +60,13 @@ export interface WebGpuGroupOptions {
   gpu?: Gpu;
 }
 
-/** Why `cfgs` cannot train on WebGPU here ("" when they can): webgpuRefusal plus what this backend does not do yet. */
-export function webgpuGroupRefusal(cfg: TrainConfig): string {
-  const why = webgpuRefusal(cfg);
-  if (why) return why;
-  if (cfg.model === "gated-rnn-dense") return `--device webgpu: gated-rnn-dense (dense A) is not built on the GPU yet; it runs on --device cpu`;
-  if (cfg.clip_norm > 0) return `--device webgpu: gradient-norm clipping (clip_norm > 0) is not built on the GPU yet; use --device cpu or clip_norm 0`;
-  if (cfg.task !== "teacher-student" && cfg.task !== "icl-regression") return `--device webgpu: task "${cfg.task}" has no GPU data generator; use --device cpu`;
-  return "";
-}
-
 /**
  * A GroupTrainer on the GPU for `cfgs` (equal groupKey, device "webgpu"), restored from `snapshots[r]` when given.
  * Rejects with a one-line error for unsupported configs or when no adapter can be had.
  */
 export async function createWebGpuGroup(cfgs: readonly TrainConfig[], opts: WebGpuGroupOptions = {}): Promise<WebGpuGroupTrainer> {
   checkGroup(cfgs);
-  const why = webgpuGroupRefusal(cfgs[0]);
+  const why = webgpuRefusal(cfgs[0]);
   if (why) throw new Error(why);
   const R = cfgs.length;
   const cfg0 = cfgs[0];
