@@ -155,12 +155,12 @@ describe("web page in Chromium", { skip, concurrency: false }, () => {
     assert.ok(config.includes("steps2000") && config.includes("model_config.hidden14"), config.join(" / "));
     await page.locator("#runs").screenshot({ path: await shot("runs-run.png") });
 
-    // the real reproduction: Table 1 first, then its five figures at their own size, the report linked; no Vega-Lite specs dumped
+    // the real reproduction: Table 1 first, then its six figures at their own size, the report linked; no Vega-Lite specs dumped
     await page.locator('[data-testid="run-item"][data-path="table1-quick/table1"]').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="run-results"]')?.textContent?.includes("Table 1: teacher-student"));
     await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="run-figure"]')).every((i) => i.complete && i.naturalWidth > 0));
     const figs = await page.locator('[data-testid="run-figure"]').evaluateAll((imgs) => imgs.map((i) => [i.getAttribute("alt"), (i as HTMLImageElement).width, (i as HTMLImageElement).naturalWidth]));
-    assert.deepEqual(figs.map((f) => f[0]), ["figures/fig2a-weights.svg", "figures/fig2b-teacher.svg", "figures/fig2c-kernels.svg", "figures/table1-curve.svg", "figures/table1-lambdas.svg"]);
+    assert.deepEqual(figs.map((f) => f[0]), ["figures/fig2a-weights.svg", "figures/fig2b-teacher.svg", "figures/fig2c-canonical-kernels.svg", "figures/fig2c-kernels.svg", "figures/table1-curve.svg", "figures/table1-lambdas.svg"]);
     for (const [name, shown, natural] of figs) assert.equal(shown, natural, `${name} is shown at its own size`);
     const detail = (await page.textContent('[data-testid="run-detail"]')) ?? "";
     assert.ok(!detail.includes("hconcat") && !detail.includes("$schema"), "no Vega-Lite spec as a table");
