@@ -805,3 +805,105 @@ export function adamw(
     store<f32>(p + o, <f32>(pi - lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + wd * pi)));
   }
 }
+
+/**
+ * Bytes of scratch causalAttention64 needs: x, v, k, q of two sequences as f64x2 [T, d | dv | dk | dk], plus dv
+ * f64x2 accumulators.
+ */
+export function causalAttention64Work(T: i32, d: i32, dk: i32, dv: i32): i32 {
+  return (T * (d + dv + 2 * dk) + dv) << 4;
+}
+
+/**
+ * out[t, j] = 0 + Σ_p x[t, p] W[j, p] (p ascending) in float64 for two sequences at once (x [T, d] f64x2: one
+ * sequence per lane), W [rows, d] float64, out [T, rows] f64x2.
+ */
+function project64x2(out: usize, x: usize, W: usize, T: i32, d: i32, rows: i32): void {
+  const zero = f64x2.splat(0);
+  for (let t = 0; t < T; t++) {
+    const xt = x + (<usize>(t * d) << 4);
+    for (let j = 0; j < rows; j++) {
+      let s = zero;
+      for (let p = 0; p < d; p++) {
+        s = f64x2.add(s, f64x2.mul(v128.load(xt + (<usize>p << 4)), f64x2.splat(load<f64>(W + (<usize>(j * d + p) << 3)))));
+      }
+      v128.store(out + (<usize>(t * rows + j) << 4), f64x2.add(zero, s));
+    }
+  }
+}
+
+/**
+ * Eq. 1 in float64 for one head on B sequences (Kernels.causalAttention64): y[b,t,j] = 0 + Σ_{s≤t} w_ts v[s,j] with
+ * w_ts = 0 + Σ_p q[t,p] k[s,p], v = x W_Vᵀ, k = x W_Kᵀ, q = x W_Qᵀ (each 0 + Σ_p, p ascending), in exactly the order of
+ * src/kernels/reference.ts's causalAttention64, two sequences per f64x2 (one per lane: IEEE-exact, so the same bits).
+ * x [B,T,d] float32, WV [dv,d], WK, WQ [dk,d] float64, y [B,T,dv] float32, work = causalAttention64Work bytes.
+ */
+export function causalAttention64(y: usize, x: usize, WV: usize, WK: usize, WQ: usize, B: i32, T: i32, d: i32, dk: i32, dv: i32, work: usize): void {
+  const xb = work;
+  const vb = xb + (<usize>(T * d) << 4);
+  const kb = vb + (<usize>(T * dv) << 4);
+  const qb = kb + (<usize>(T * dk) << 4);
+  const ab = qb + (<usize>(T * dk) << 4);
+  const xSeq = <usize>(T * d) << 2;
+  const ySeq = <usize>(T * dv) << 2;
+  const zero = f64x2.splat(0);
+  for (let b = 0; b < B; b += 2) {
+    const two = b + 1 < B;
+    const x0 = x + <usize>b * xSeq;
+    const x1 = two ? x0 + xSeq : x0; // an odd last sequence runs in both lanes, lane 1 is not stored
+    const y0 = y + <usize>b * ySeq;
+    for (let i = 0; i < T * d; i++) {
+      const o = <usize>i << 2;
+      v128.store(xb + (<usize>i << 4), f64x2.replace_lane(f64x2.splat(<f64>load<f32>(x0 + o)), 1, <f64>load<f32>(x1 + o)));
+    }
+    project64x2(vb, xb, WV, T, d, dv);
+    project64x2(kb, xb, WK, T, d, dk);
+    project64x2(qb, xb, WQ, T, d, dk);
+    for (let t = 0; t < T; t++) {
+      const yo = <usize>(t * dv) << 2;
+      if (dk == 4 && dv == 4) {
+        const qt = qb + (<usize>(t * 4) << 4);
+        const q0 = v128.load(qt), q1 = v128.load(qt, 16), q2 = v128.load(qt, 32), q3 = v128.load(qt, 48);
+        let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        for (let s = 0; s <= t; s++) {
+          const ks = kb + (<usize>(s * 4) << 4);
+          const vs = vb + (<usize>(s * 4) << 4);
+          let w = f64x2.add(zero, f64x2.mul(q0, v128.load(ks)));
+          w = f64x2.add(w, f64x2.mul(q1, v128.load(ks, 16)));
+          w = f64x2.add(w, f64x2.mul(q2, v128.load(ks, 32)));
+          w = f64x2.add(zero, f64x2.add(w, f64x2.mul(q3, v128.load(ks, 48))));
+          a0 = f64x2.add(a0, f64x2.mul(w, v128.load(vs)));
+          a1 = f64x2.add(a1, f64x2.mul(w, v128.load(vs, 16)));
+          a2 = f64x2.add(a2, f64x2.mul(w, v128.load(vs, 32)));
+          a3 = f64x2.add(a3, f64x2.mul(w, v128.load(vs, 48)));
+        }
+        storePair(y0 + yo, ySeq, two, f64x2.add(zero, a0));
+        storePair(y0 + yo + 4, ySeq, two, f64x2.add(zero, a1));
+        storePair(y0 + yo + 8, ySeq, two, f64x2.add(zero, a2));
+        storePair(y0 + yo + 12, ySeq, two, f64x2.add(zero, a3));
+        continue;
+      }
+      for (let j = 0; j < dv; j++) v128.store(ab + (<usize>j << 4), zero);
+      const qt = qb + (<usize>(t * dk) << 4);
+      for (let s = 0; s <= t; s++) {
+        const ks = kb + (<usize>(s * dk) << 4);
+        const vs = vb + (<usize>(s * dv) << 4);
+        let w = zero;
+        for (let p = 0; p < dk; p++) w = f64x2.add(w, f64x2.mul(v128.load(qt + (<usize>p << 4)), v128.load(ks + (<usize>p << 4))));
+        w = f64x2.add(zero, w);
+        for (let j = 0; j < dv; j++) {
+          const aj = ab + (<usize>j << 4);
+          v128.store(aj, f64x2.add(v128.load(aj), f64x2.mul(w, v128.load(vs + (<usize>j << 4)))));
+        }
+      }
+      for (let j = 0; j < dv; j++) storePair(y0 + yo + (<usize>j << 2), ySeq, two, f64x2.add(zero, v128.load(ab + (<usize>j << 4))));
+    }
+  }
+}
+
+/** Stores lane 0 of v (rounded to float32) at p and, when `two`, lane 1 at p + stride. */
+@inline function storePair(p: usize, stride: usize, two: bool, v: v128): void {
+  const f = f32x4.demote_f64x2_zero(v);
+  v128.store32_lane(p, f, 0);
+  if (two) v128.store32_lane(p + stride, f, 1);
+}

@@ -379,6 +379,62 @@ describe("fast kernels: elementwise and reductions", () => {
   });
 });
 
+describe("fast kernels: causalAttention64 (teacher targets)", () => {
+  it("equals the reference bit for bit: d = 4 and general widths, odd and even B, zeros and -0 in x, any placement", () => {
+    const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+    for (const [d, dk, dv] of [[4, 4, 4], [3, 2, 5], [1, 1, 1], [5, 4, 4], [4, 4, 3]]) {
+      for (const B of [1, 2, 5, 8]) {
+        for (const T of [1, 3, 32]) {
+          const x = randn(B * T * d);
+          x[0] = 0;
+          x[Math.min(x.length - 1, d + 1)] = -0;
+          const rows = x.length >= d * T ? d * T : 0; // a whole sequence of zeros (all products zero)
+          if (B > 1) x.fill(0, (B - 1) * T * d, (B - 1) * T * d + rows);
+          const WV = Float64Array.from(randn(dv * d), (v) => v / Math.sqrt(d));
+          const WK = Float64Array.from(randn(dk * d), (v) => v / Math.sqrt(d));
+          const WQ = Float64Array.from(randn(dk * d), (v) => v / Math.sqrt(d));
+          const want = new Float32Array(B * T * dv);
+          ref32.causalAttention64(want, x, WV, WK, WQ, B, T, d, dk, dv);
+          const want64 = new Float64Array(B * T * dv);
+          ref64.causalAttention64(want64, Float64Array.from(x), WV, WK, WQ, B, T, d, dk, dv);
+          assert.deepEqual(want, Float32Array.from(want64), "the f32 reference is the f64 one rounded once");
+          for (const where of ["foreign", "arena-view"] as const) {
+            const y = place(new Float32Array(B * T * dv).fill(NaN), where);
+            K.causalAttention64(y, place(x, where === "foreign" ? "arena" : "foreign-view"), WV, WK, WQ, B, T, d, dk, dv);
+            assert.deepEqual(bits(y), bits(want), `d=${d} dk=${dk} dv=${dv} B=${B} T=${T} ${where}`);
+          }
+        }
+      }
+    }
+  });
+
+  it("is eq. 1: matches a direct float64 sum over s <= t of v_s (q_t . k_s)", () => {
+    const B = 3, T = 7, d = 3, dk = 2, dv = 4;
+    const x = Float64Array.from(randn(B * T * d));
+    const WV = Float64Array.from(randn(dv * d)), WK = Float64Array.from(randn(dk * d)), WQ = Float64Array.from(randn(dk * d));
+    const y = new Float64Array(B * T * dv);
+    ref64.causalAttention64(y, x, WV, WK, WQ, B, T, d, dk, dv);
+    const proj = (W: Float64Array, rows: number, b: number, t: number, j: number): number => {
+      let s = 0;
+      for (let p = 0; p < d; p++) s += W[j * d + p] * x[(b * T + t) * d + p];
+      return s;
+    };
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        for (let j = 0; j < dv; j++) {
+          let want = 0;
+          for (let s = 0; s <= t; s++) {
+            let w = 0;
+            for (let p = 0; p < dk; p++) w += proj(WQ, dk, b, t, p) * proj(WK, dk, b, s, p);
+            want += w * proj(WV, dv, b, s, j);
+          }
+          assert.ok(Math.abs(y[(b * T + t) * dv + j] - want) <= 1e-12 * (1 + Math.abs(want)), `b=${b} t=${t} j=${j}`);
+        }
+      }
+    }
+  });
+});
+
 describe("fast kernels: argument placement", () => {
   /** Runs op on inputs placed at `where` and returns its outputs as fresh Float32Arrays. */
   function runPlaced(where: Place, ins: Float32Array[], outs: Float32Array[], op: (a: Float32Array[], o: Float32Array[]) => void): Float32Array[] {

@@ -2,7 +2,7 @@
  * Exact FLOP counts of a training step, by counting what the kernels are asked to do: a wrapper around any Kernels
  * that forwards every call and adds its arithmetic (2·m·k·n per product, 4·r·k·n + r·n per gating product, 2 per
  * element of a real scan and 8 of a complex one, 1 per element of mul, add, scale, sigmoid, tanh and of a row/column
- * sum, 2 of axpy). The count depends only on the call shapes, so it is the same on every backend.
+ * sum, 2 of axpy; the task's teacher targets and AdamW are not counted). The count depends only on the call shapes, so it is the same on every backend.
  */
 import type { Kernels } from "../kernels/types.ts";
 import type { ModelFamily, Params } from "../models/types.ts";
@@ -36,7 +36,9 @@ export function countingKernels(inner: Kernels): Kernels & { flops: number } {
     tanh(o, a, n) { c.flops += n; inner.tanh(o, a, n); },
     sumRows(o, A, m, n, acc) { c.flops += m * n; inner.sumRows(o, A, m, n, acc); },
     sumCols(o, A, m, n, acc) { c.flops += m * n; inner.sumCols(o, A, m, n, acc); },
-    adamw(p, g, m, v, n, s) { inner.adamw(p, g, m, v, n, s); }, // the optimizer is left out of the count
+    // the task's data (teacher targets) and the optimizer are left out of the count
+    causalAttention64(y, x, WV, WK, WQ, B, T, d, dk, dv) { inner.causalAttention64(y, x, WV, WK, WQ, B, T, d, dk, dv); },
+    adamw(p, g, m, v, n, s) { inner.adamw(p, g, m, v, n, s); },
   };
   return c;
 }

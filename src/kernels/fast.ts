@@ -72,6 +72,10 @@ export interface RawKernels {
   sumRows(out: number, A: number, m: number, n: number, acc: number, runs: number): void;
   /** Per run: out[i] = (acc ? out[i] : 0) + Σ_j A[i,j], A [m,n]. */
   sumCols(out: number, A: number, m: number, n: number, acc: number, runs: number): void;
+  /** Eq. 1 in float64 on B sequences (Kernels.causalAttention64): x, y float32, WV, WK, WQ float64, work = causalAttention64Work bytes. */
+  causalAttention64(y: number, x: number, WV: number, WK: number, WQ: number, B: number, T: number, d: number, dk: number, dv: number, work: number): void;
+  /** Bytes of scratch causalAttention64 needs. */
+  causalAttention64Work(T: number, d: number, dk: number, dv: number): number;
   /** AdamW in place on n float32 parameters p with gradients g and moments m, v (float64 per element; Kernels.adamw). */
   adamw(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, wd: number, scale: number): void;
 }
@@ -490,6 +494,23 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
         const pa = ptr(A, runs * m * n, "sumCols", "A", IN);
         const po = ptr(out, runs * m, "sumCols", "out", acc ? INOUT : OUT);
         raw.sumCols(po, pa, m, n, acc ? 1 : 0, runs);
+      });
+    },
+    causalAttention64(y, x, WV, WK, WQ, B, T, d, dk, dv) {
+      dims("causalAttention64", B, T, d);
+      dims("causalAttention64", dk, dv);
+      if (WV.length < dv * d || WK.length < dk * d || WQ.length < dk * d) throw new Error(`fast causalAttention64: W_V needs ${dv * d}, W_K and W_Q ${dk * d} float64 elements`);
+      scoped(() => {
+        const px = ptr(x, B * T * d, "causalAttention64", "x", IN);
+        const py = ptr(y, B * T * dv, "causalAttention64", "y", OUT);
+        // the float64 weights copied into the arena for the call
+        const pw = bump(8 * (dv + 2 * dk) * d);
+        const w64 = new Float64Array(buf, pw, (dv + 2 * dk) * d);
+        w64.set(WV.subarray(0, dv * d), 0);
+        w64.set(WK.subarray(0, dk * d), dv * d);
+        w64.set(WQ.subarray(0, dk * d), (dv + dk) * d);
+        const w = bump(raw.causalAttention64Work(T, d, dk, dv));
+        raw.causalAttention64(py, px, pw, pw + 8 * dv * d, pw + 8 * (dv + dk) * d, B, T, d, dk, dv, w);
       });
     },
     adamw(p, g, m, v, n, s) {

@@ -178,6 +178,7 @@ export function referenceKernels(dtype: DType): Kernels {
         out[i] = (acc ? out[i] : 0) + s;
       }
     },
+    causalAttention64: causalAttention64,
     adamw(p, g, m, v, n, s) {
       const { lr, beta1: b1, beta2: b2, c1, c2, eps, wd, scale } = s;
       for (let i = 0; i < n; i++) {
@@ -207,4 +208,72 @@ export const ref32: Kernels = referenceKernels("f32");
 /** The reference backend matching a buffer's dtype. */
 export function referenceFor(a: Float): Kernels {
   return a instanceof Float32Array ? ref32 : ref64;
+}
+
+/**
+ * Eq. 1 for one float64 head on B sequences (Kernels.causalAttention64, the arithmetic every backend reproduces):
+ * y[b,t,j] = 0 + Σ_{s≤t} w_ts v[s,j] (s ascending) with w_ts = 0 + Σ_p q[t,p] k[s,p] (p ascending) and
+ * v[s,j] = 0 + Σ_p x[s,p] W_V[j,p], k, q likewise from W_K, W_Q; x [B,T,d], W_V [dv,d], W_K, W_Q [dk,d], y [B,T,dv].
+ * The zero products above the causal diagonal are skipped (adding them never changes a sum); each sequence on its
+ * own, so any split of the batch gives the same numbers.
+ */
+export function causalAttention64(y: Float, x: Float, WV: Float64Array, WK: Float64Array, WQ: Float64Array, B: number, T: number, d: number, dk: number, dv: number): void {
+  const xs = new Float64Array(T * d);
+  const v = new Float64Array(T * dv), kk = new Float64Array(T * dk), q = new Float64Array(T * dk);
+  const acc = new Float64Array(dv);
+  for (let b = 0; b < B; b++) {
+    const xo = b * T * d;
+    for (let i = 0; i < T * d; i++) xs[i] = x[xo + i];
+    project64(v, xs, WV, T, d, dv);
+    project64(kk, xs, WK, T, d, dk);
+    project64(q, xs, WQ, T, d, dk);
+    const yo = b * T * dv;
+    for (let t = 0; t < T; t++) {
+      if (dk === 4 && dv === 4) {
+        // the general loop below unrolled for the paper's d = 4 (a leading 0 + only changes the sign of a zero,
+        // which the final 0 + undoes)
+        const q0 = q[4 * t], q1 = q[4 * t + 1], q2 = q[4 * t + 2], q3 = q[4 * t + 3];
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (let s = 0; s <= t; s++) {
+          const w = 0 + (q0 * kk[4 * s] + q1 * kk[4 * s + 1] + q2 * kk[4 * s + 2] + q3 * kk[4 * s + 3]);
+          a0 += w * v[4 * s];
+          a1 += w * v[4 * s + 1];
+          a2 += w * v[4 * s + 2];
+          a3 += w * v[4 * s + 3];
+        }
+        y[yo + 4 * t] = 0 + a0;
+        y[yo + 4 * t + 1] = 0 + a1;
+        y[yo + 4 * t + 2] = 0 + a2;
+        y[yo + 4 * t + 3] = 0 + a3;
+        continue;
+      }
+      acc.fill(0);
+      for (let s = 0; s <= t; s++) {
+        let a = 0;
+        for (let p = 0; p < dk; p++) a += q[t * dk + p] * kk[s * dk + p];
+        const w = 0 + a;
+        for (let j = 0; j < dv; j++) acc[j] += w * v[s * dv + j];
+      }
+      for (let j = 0; j < dv; j++) y[yo + t * dv + j] = 0 + acc[j];
+    }
+  }
+}
+
+/** out[t, j] = 0 + Σ_p x[t, p] W[j, p] (p ascending): the float64 reference mmNT's arithmetic, x [T, d], W [rows, d]. */
+function project64(out: Float64Array, x: Float64Array, W: Float64Array, T: number, d: number, rows: number): void {
+  if (d === 4) {
+    // the same sums unrolled for the paper's d = 4 (0 + x0 w0 + ... in the loop's order)
+    for (let t = 0; t < T; t++) {
+      const x0 = x[4 * t], x1 = x[4 * t + 1], x2 = x[4 * t + 2], x3 = x[4 * t + 3];
+      for (let j = 0; j < rows; j++) out[t * rows + j] = 0 + (0 + x0 * W[4 * j] + x1 * W[4 * j + 1] + x2 * W[4 * j + 2] + x3 * W[4 * j + 3]);
+    }
+    return;
+  }
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < rows; j++) {
+      let s = 0;
+      for (let p = 0; p < d; p++) s += x[t * d + p] * W[j * d + p];
+      out[t * rows + j] = 0 + s;
+    }
+  }
 }

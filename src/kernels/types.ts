@@ -115,6 +115,14 @@ export interface Kernels {
   sumCols(out: Float, A: Float, m: number, n: number, acc?: boolean, runs?: number): void;
 
   /**
+   * Eq. 1 in float64 for one head (the teacher of the teacher-student task), per sequence b < B:
+   * y[b,t,:] = Σ_{s≤t} v_s (q_t · k_s) with v_s = W_V x_s, k_s = W_K x_s, q_t = W_Q x_t; x [B,T,d] in this backend's
+   * dtype, W_V [dv,d] and W_K, W_Q [dk,d] float64, y [B,T,dv] rounded once to the backend's dtype. Every backend gives
+   * the same bits: each product and sum in float64 in the order of reference.ts's `causalAttention64` (IEEE-exact).
+   */
+  causalAttention64(y: Float, x: Float, WV: Float64Array, WK: Float64Array, WQ: Float64Array, B: number, T: number, d: number, dk: number, dv: number): void;
+
+  /**
    * AdamW on n parameters in place, each element in float64 exactly as written (so every backend gives the same bits
    * on float32 buffers): g' = scale·g, m = b1·m + (1-b1)·g', v = b2·v + (1-b2)·g'·g',
    * p = p - lr·((m/c1) / (sqrt(v/c2) + eps) + wd·p), with m, v unrounded in the last line.

@@ -4,6 +4,7 @@
  * step. The models' predictions are scored by src/train/loss.ts (CONVENTIONS.md's ½-MSE over the scored steps).
  */
 import type { Schema } from "../config.ts";
+import type { Kernels } from "../kernels/types.ts";
 import type { Params } from "../models/types.ts";
 import type { Rng } from "../rng.ts";
 import type { DType, Float, Tensor } from "../tensor.ts";
@@ -48,7 +49,8 @@ export interface Task<C = any, Setup = unknown> {
    * dtype's element type (values are rounded to it as batch() rounds them). The invariant (tested): inputs(rng, ...)
    * then targets(..., b0, b1) over shards covering [0, B), in any order and on any thread, gives exactly
    * batch(rng, ...): the same x, scored and targets bit for bit, and the same rng state afterwards; on a batch from
-   * batch() it changes nothing.
+   * batch() it changes nothing. `k`, when given, is the kernels of the thread that runs the shard (x and target may
+   * lie in their memory); the targets are the same bits with any kernels or none.
    */
-  targets(config: C, setup: Setup, x: Float, target: Float, b0: number, b1: number): void;
+  targets(config: C, setup: Setup, x: Float, target: Float, b0: number, b1: number, k?: Kernels): void;
 }

@@ -119,7 +119,8 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
   const gradLen = (name: string) => R * numel(tensors[name].shape);
   const gShard = Array.from({ length: shards }, () => Object.fromEntries(names.map((name) => [name, k.alloc(gradLen(name))])) as Record<string, Float>);
   const xAll = k.alloc(R * B * T * dIn);
-  const tAll = allocFloat(cfg.dtype, R * B * T * dOut);
+  // the targets round as the batch dtype does (a kernels' buffer when it has that type)
+  const tAll = k.dtype === cfg.dtype ? k.alloc(R * B * T * dOut) : allocFloat(cfg.dtype, R * B * T * dOut);
   const sse = new Float64Array(shards * R);
 
   return {
@@ -149,7 +150,7 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
           const Bs = b1 - b0;
           for (let r = 0; r < R; r++) {
             const xr = xAll.subarray(r * B * T * dIn, (r + 1) * B * T * dIn);
-            task.targets(cfgs[r].task_config, starts[r].setup, xr, tAll.subarray(r * B * T * dOut, (r + 1) * B * T * dOut), b0, b1);
+            task.targets(cfgs[r].task_config, starts[r].setup, xr, tAll.subarray(r * B * T * dOut, (r + 1) * B * T * dOut), b0, b1, k);
           }
           // the shard's runs in chunks whose activations stay in cache (a run's numbers do not depend on its chunk)
           for (let r0 = 0; r0 < R; r0 += chunkRuns) {

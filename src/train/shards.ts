@@ -36,12 +36,12 @@ export function threadShards(shards: number, threads: number, t: number): [numbe
   return [Math.floor((t * shards) / threads), Math.floor(((t + 1) * shards) / threads)];
 }
 
-/** A shard's targets step: fills target rows [b0, b1) from x (a task's `targets` bound to its config and setup). */
-export type TargetFill = (x: Float, target: Float, b0: number, b1: number) => void;
+/** A shard's targets step: fills target rows [b0, b1) from x on the shard's kernels k (a task's `targets` bound to its config and setup). */
+export type TargetFill = (x: Float, target: Float, b0: number, b1: number, k: Kernels) => void;
 
 /** The targets step of `task` for its run's config and setup (the same on the calling thread and in the workers). */
 export function targetFill(task: Task, config: unknown, setup: unknown): TargetFill {
-  return (x, target, b0, b1) => task.targets(config, setup, x, target, b0, b1);
+  return (x, target, b0, b1, k) => task.targets(config, setup, x, target, b0, b1, k);
 }
 
 /** Where one shard's inputs are: the batch buffers [B, T, dIn] and [B, S, dOut] and its sequence range. */
@@ -68,7 +68,7 @@ export interface ShardInput {
 export function runShard(family: ModelFamily, params: Params, k: Kernels, s: ShardInput, out: Record<string, Float>): number {
   const Bs = s.b1 - s.b0;
   const S = s.scored.length;
-  s.fill(s.x, s.target, s.b0, s.b1);
+  s.fill(s.x, s.target, s.b0, s.b1, k);
   const mark = k.mark();
   try {
     const x = { shape: [Bs, s.T, s.dIn], data: s.x.subarray(s.b0 * s.T * s.dIn, s.b1 * s.T * s.dIn) };
