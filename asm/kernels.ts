@@ -807,11 +807,11 @@ export function adamw(
 }
 
 /**
- * Bytes of scratch causalAttention64 needs: x, v, k, q of two sequences as f64x2 [T, d | dv | dk | dk], plus dv
- * f64x2 accumulators.
+ * Bytes of scratch causalAttention64 needs: x, v, k, q of two sequences as f64x2 [T, d | dv | dk | dk], plus T f64x2
+ * scores.
  */
 export function causalAttention64Work(T: i32, d: i32, dk: i32, dv: i32): i32 {
-  return (T * (d + dv + 2 * dk) + dv) << 4;
+  return (T * (d + dv + 2 * dk + 1)) << 4;
 }
 
 /**
@@ -883,20 +883,51 @@ export function causalAttention64(y: usize, x: usize, WV: usize, WK: usize, WQ: 
         storePair(y0 + yo + 12, ySeq, two, f64x2.add(zero, a3));
         continue;
       }
-      for (let j = 0; j < dv; j++) v128.store(ab + (<usize>j << 4), zero);
+      // the scores w[s] = 0 + Σ_p q[t,p] k[s,p] for s <= t first, then y[t,j] = 0 + Σ_s w[s] v[s,j] four, two or
+      // one j at a time in registers (each y[t,j] summed over s in ascending order, as the reference does)
       const qt = qb + (<usize>(t * dk) << 4);
       for (let s = 0; s <= t; s++) {
         const ks = kb + (<usize>(s * dk) << 4);
-        const vs = vb + (<usize>(s * dv) << 4);
         let w = zero;
         for (let p = 0; p < dk; p++) w = f64x2.add(w, f64x2.mul(v128.load(qt + (<usize>p << 4)), v128.load(ks + (<usize>p << 4))));
-        w = f64x2.add(zero, w);
-        for (let j = 0; j < dv; j++) {
-          const aj = ab + (<usize>j << 4);
-          v128.store(aj, f64x2.add(v128.load(aj), f64x2.mul(w, v128.load(vs + (<usize>j << 4)))));
-        }
+        v128.store(ab + (<usize>s << 4), f64x2.add(zero, w));
       }
-      for (let j = 0; j < dv; j++) storePair(y0 + yo + (<usize>j << 2), ySeq, two, f64x2.add(zero, v128.load(ab + (<usize>j << 4))));
+      const vRow = <usize>dv << 4;
+      let j = 0;
+      for (; j + 4 <= dv; j += 4) {
+        let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        let vs = vb + (<usize>j << 4);
+        for (let s = 0; s <= t; s++, vs += vRow) {
+          const w = v128.load(ab + (<usize>s << 4));
+          a0 = f64x2.add(a0, f64x2.mul(w, v128.load(vs)));
+          a1 = f64x2.add(a1, f64x2.mul(w, v128.load(vs, 16)));
+          a2 = f64x2.add(a2, f64x2.mul(w, v128.load(vs, 32)));
+          a3 = f64x2.add(a3, f64x2.mul(w, v128.load(vs, 48)));
+        }
+        const yj = y0 + yo + (<usize>j << 2);
+        storePair(yj, ySeq, two, f64x2.add(zero, a0));
+        storePair(yj + 4, ySeq, two, f64x2.add(zero, a1));
+        storePair(yj + 8, ySeq, two, f64x2.add(zero, a2));
+        storePair(yj + 12, ySeq, two, f64x2.add(zero, a3));
+      }
+      for (; j + 2 <= dv; j += 2) {
+        let a0 = zero, a1 = zero;
+        let vs = vb + (<usize>j << 4);
+        for (let s = 0; s <= t; s++, vs += vRow) {
+          const w = v128.load(ab + (<usize>s << 4));
+          a0 = f64x2.add(a0, f64x2.mul(w, v128.load(vs)));
+          a1 = f64x2.add(a1, f64x2.mul(w, v128.load(vs, 16)));
+        }
+        const yj = y0 + yo + (<usize>j << 2);
+        storePair(yj, ySeq, two, f64x2.add(zero, a0));
+        storePair(yj + 4, ySeq, two, f64x2.add(zero, a1));
+      }
+      for (; j < dv; j++) {
+        let a0 = zero;
+        let vs = vb + (<usize>j << 4);
+        for (let s = 0; s <= t; s++, vs += vRow) a0 = f64x2.add(a0, f64x2.mul(v128.load(ab + (<usize>s << 4)), v128.load(vs)));
+        storePair(y0 + yo + (<usize>j << 2), ySeq, two, f64x2.add(zero, a0));
+      }
     }
   }
 }

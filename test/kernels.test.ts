@@ -382,7 +382,7 @@ describe("fast kernels: elementwise and reductions", () => {
 describe("fast kernels: causalAttention64 (teacher targets)", () => {
   it("equals the reference bit for bit: d = 4 and general widths, odd and even B, zeros and -0 in x, any placement", () => {
     const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
-    for (const [d, dk, dv] of [[4, 4, 4], [3, 2, 5], [1, 1, 1], [5, 4, 4], [4, 4, 3]]) {
+    for (const [d, dk, dv] of [[4, 4, 4], [3, 2, 5], [1, 1, 1], [5, 4, 4], [4, 4, 3], [6, 6, 6], [2, 3, 9]]) {
       for (const B of [1, 2, 5, 8]) {
         for (const T of [1, 3, 32]) {
           const x = randn(B * T * d);
