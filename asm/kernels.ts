@@ -820,14 +820,34 @@ export function causalAttention64Work(T: i32, d: i32, dk: i32, dv: i32): i32 {
  */
 function project64x2(out: usize, x: usize, W: usize, T: i32, d: i32, rows: i32): void {
   const zero = f64x2.splat(0);
+  const wRow = <usize>d << 3;
   for (let t = 0; t < T; t++) {
     const xt = x + (<usize>(t * d) << 4);
-    for (let j = 0; j < rows; j++) {
-      let s = zero;
+    const ot = out + (<usize>(t * rows) << 4);
+    let j = 0;
+    // four outputs at a time (four independent sums, each over p in ascending order), then one at a time
+    for (; j + 4 <= rows; j += 4) {
+      let s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+      const w = W + <usize>j * wRow;
       for (let p = 0; p < d; p++) {
-        s = f64x2.add(s, f64x2.mul(v128.load(xt + (<usize>p << 4)), f64x2.splat(load<f64>(W + (<usize>(j * d + p) << 3)))));
+        const xp = v128.load(xt + (<usize>p << 4));
+        const wp = w + (<usize>p << 3);
+        s0 = f64x2.add(s0, f64x2.mul(xp, v128.load64_splat(wp)));
+        s1 = f64x2.add(s1, f64x2.mul(xp, v128.load64_splat(wp + wRow)));
+        s2 = f64x2.add(s2, f64x2.mul(xp, v128.load64_splat(wp + 2 * wRow)));
+        s3 = f64x2.add(s3, f64x2.mul(xp, v128.load64_splat(wp + 3 * wRow)));
       }
-      v128.store(out + (<usize>(t * rows + j) << 4), f64x2.add(zero, s));
+      const o = ot + (<usize>j << 4);
+      v128.store(o, f64x2.add(zero, s0));
+      v128.store(o, f64x2.add(zero, s1), 16);
+      v128.store(o, f64x2.add(zero, s2), 32);
+      v128.store(o, f64x2.add(zero, s3), 48);
+    }
+    for (; j < rows; j++) {
+      let s0 = zero;
+      const w = W + <usize>j * wRow;
+      for (let p = 0; p < d; p++) s0 = f64x2.add(s0, f64x2.mul(v128.load(xt + (<usize>p << 4)), v128.load64_splat(w + (<usize>p << 3))));
+      v128.store(ot + (<usize>j << 4), f64x2.add(zero, s0));
     }
   }
 }
