@@ -8,6 +8,7 @@ import { commands } from "../src/cli/commands.ts";
 import { runCli } from "../src/cli/main.ts";
 import { collectAll, executePlan, planRuns } from "../src/experiments/driver.ts";
 import { partitionGroups, runDir } from "../src/experiments/sweep.ts";
+import type { RunSpec } from "../src/experiments/types.ts";
 import type { Preset, RunRecord } from "../src/experiments/types.ts";
 import { checkGroup, groupKey } from "../src/train/group.ts";
 import { parseTrainConfig } from "../src/train/loop.ts";
@@ -150,14 +151,19 @@ test("gra bench --runs R --json: a group's ms_per_step and ms_per_run_step = ms_
   assert.ok(kernelsFor("f32"));
 });
 
-test("local workers: runs of one shape land in one worker's share (groups of at most --group-size)", () => {
+test("local workers: a shape's runs spread evenly over the workers, grouped within each (at most --group-size)", () => {
   const runs = planRuns([groupPreset], "quick").all;
-  const shares = partitionGroups(runs, 2, {});
-  assert.equal(shares.length, 2);
-  const ids = shares.map((sh) => sh.map((r) => r.id.replace(/-[0-9a-f]{10}$/, "")));
-  assert.deepEqual(ids.find((x) => x.includes("g-s0")), ["g-s0", "g-s1", "g-s2", "g-s3"]);
-  assert.deepEqual(ids.find((x) => x.includes("g-wide")), ["g-wide"]);
-  // with groups of 2, the four runs of one shape are two groups, balanced over the workers with the fifth run
-  const two = partitionGroups(runs, 2, { groupSize: 2 }).map((sh) => sh.length).sort();
-  assert.deepEqual(two, [2, 3]);
+  const names = (shares: RunSpec[][]): string[][] => shares.map((sh) => sh.map((r) => r.id.replace(/-[0-9a-f]{10}$/, "")));
+  const gRuns = (share: string[]): string[] => share.filter((x) => /^g-s\d$/.test(x));
+  // two workers: two groups of two runs of the one shape, one per worker (never one worker with all four, the other idle)
+  const two = names(partitionGroups(runs, 2, {}));
+  assert.equal(two.length, 2);
+  assert.deepEqual(two.map(gRuns).sort(), [["g-s0", "g-s1"], ["g-s2", "g-s3"]]);
+  assert.equal(two.flat().filter((x) => x === "g-wide").length, 1);
+  // one worker: everything in one share (then one group of four, see runSequential)
+  assert.deepEqual(names(partitionGroups(runs, 1, {})).map(gRuns), [["g-s0", "g-s1", "g-s2", "g-s3"]]);
+  // as many workers as runs: one run each
+  assert.deepEqual(names(partitionGroups(runs, 5, {})).map((sh) => sh.length), [1, 1, 1, 1, 1]);
+  // --group-size 1 on two workers: the four runs balanced over both
+  assert.deepEqual(partitionGroups(runs, 2, { groupSize: 1 }).map((sh) => sh.length).sort(), [2, 3]);
 });

@@ -88,7 +88,7 @@ export const reproduceCommand = defineCommand({
     collect: opt.flag("do not train: aggregate whatever has finished under --out into results and the report"),
     threads: opt.int("threads per run (default: 2 for a single run with one worker on a 2+-core machine, else 1)", { min: 1, max: 64 }),
     device: opt.enum("cpu, or webgpu: the gated-RNN runs train on a GPU (the others stay on the CPU); part of the run ids", ["cpu", "webgpu"] as const, { default: "cpu" }),
-    groupSize: opt.int("most runs of one shape trained together as a run group (default: all of a shape, at most 8 on cpu, 64 on webgpu; 1 = one at a time)", { min: 1, max: 4096 }),
+    groupSize: opt.int("most runs of one shape trained together as a run group (default: all of a shape on a worker, a shape spread evenly over --workers first; at most 8 on cpu, 64 on webgpu; 1 = one at a time)", { min: 1, max: 4096 }),
     list: opt.flag("print the planned runs (id, shard, steps, state) and exit"),
     out: opt.path("output directory (runs/, results, figures/, report.html)", { required: true }),
     json: opt.flag("print the preset's numbers as one JSON object"),

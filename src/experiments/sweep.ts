@@ -264,24 +264,28 @@ function workerPath(): string {
 }
 
 /**
- * The shares of `workers` local processes: the runs cut into would-be run groups first (runs of one shape, in plan
- * order, at most groupSize each) and those partitioned by cost (partition), so that runs that can train together
- * land in the same process; each share keeps plan order.
+ * The shares of `workers` local processes: the runs of each shape (groupKey) spread evenly over the workers first,
+ * in would-be run groups of at most min(groupSize, ceil(runs of the shape / workers)) runs in plan order, and those
+ * partitioned by cost (partition): runs that can train together land in one process, but never at the price of a
+ * worker left idle (a group runs its runs on one core, so two runs of a shape on two workers finish in half the time).
+ * Each share keeps plan order.
  */
 export function partitionGroups(runs: readonly RunSpec[], workers: number, opts: Pick<ExecOptions, "groupSize" | "threads">): RunSpec[][] {
-  const chunks: { runs: RunSpec[]; cost: number }[] = [];
-  const open = new Map<string, { runs: RunSpec[]; cost: number }>();
+  const byShape = new Map<string, { runs: RunSpec[]; cap: number }>();
   for (const r of runs) {
     const cfg = parseTrainConfig({ ...r.config, threads: opts.threads ?? 1 });
     const key = groupKey(cfg);
-    let c = open.get(key);
-    if (!c || c.runs.length >= Math.max(1, opts.groupSize ?? defaultGroupSize(cfg.device))) {
-      c = { runs: [], cost: 0 };
-      chunks.push(c);
-      open.set(key, c);
+    let g = byShape.get(key);
+    if (!g) byShape.set(key, (g = { runs: [], cap: Math.max(1, opts.groupSize ?? defaultGroupSize(cfg.device)) }));
+    g.runs.push(r);
+  }
+  const chunks: { runs: RunSpec[]; cost: number }[] = [];
+  for (const { runs: rs, cap } of byShape.values()) {
+    const size = Math.max(1, Math.min(cap, Math.ceil(rs.length / Math.max(1, workers))));
+    for (let i = 0; i < rs.length; i += size) {
+      const part = rs.slice(i, i + size);
+      chunks.push({ runs: part, cost: part.reduce((a, r) => a + r.cost, 0) });
     }
-    c.runs.push(r);
-    c.cost += r.cost;
   }
   const order = new Map(runs.map((r, i) => [r.id, i]));
   return partition(chunks, Math.max(1, Math.min(workers, chunks.length))).map((share) => share.flatMap((c) => c.runs).sort((a, b) => order.get(a.id)! - order.get(b.id)!));
