@@ -1,7 +1,7 @@
 /**
- * `gra bench`'s measurement (Node): the median wall time of one optimizer step of the real trainer (forward, loss,
- * backward over the shards, nu chain rule, AdamW: `trainStepOn`) on a pre-generated batch after warm-up, the data
- * generation timed separately (`task.batch`, what a training step adds), the exact FLOP count of the step
+ * `gra bench`'s measurement (Node): the median wall time of one optimizer step of the real trainer (each shard's
+ * targets, forward, loss, backward over the shards, nu chain rule, AdamW: `trainStepOn`) on a pre-generated batch's
+ * inputs after warm-up, drawing the inputs timed separately (`task.inputs`, what a training step adds), the exact FLOP count of the step
  * (src/bench/flops.ts) and the process's peak RSS. Not a test: timings depend on the machine and its load.
  */
 import { cpus } from "node:os";
@@ -48,13 +48,13 @@ export interface BenchResult {
   params: number;
   /** FLOPs of one step (kernels' arithmetic of forward + backward). */
   flops: number;
-  /** Median wall time of one step on the pre-generated batch. */
+  /** Median wall time of one step on the pre-generated batch's inputs (the shards' targets included, as in training). */
   ms_per_step: number;
   min_ms: number;
   /** flops / median time. */
   gflops: number;
   gflops_per_core: number;
-  /** Median wall time of generating one batch (added to every real training step). */
+  /** Median wall time of drawing one batch's inputs (Task.inputs: what every real training step adds). */
   data_ms: number;
   /** Peak resident set size of the process (MiB). */
   rss_mb: number;
@@ -103,10 +103,11 @@ export function runBench(o: BenchOptions, k: Kernels): BenchResult {
     }
     // data generation, timed once warm: what every real training step adds to ms_per_step
     const dataTimes: number[] = [];
-    for (let i = 0; i < 100; i++) gen();
+    const draw = (): Batch => tr.task.inputs(tr.dataRng, cfg.task_config, tr.setup, cfg.batch, cfg.dtype);
+    for (let i = 0; i < 100; i++) draw();
     for (let i = 0; i < 100; i++) {
       const t0 = performance.now();
-      gen();
+      draw();
       dataTimes.push(performance.now() - t0);
     }
     const ms = median(times);

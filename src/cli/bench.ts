@@ -1,6 +1,6 @@
 /**
- * `gra bench`: the median milliseconds of one training step (forward + backward + AdamW on a pre-generated batch,
- * data generation timed separately) after warm-up, GFLOP/s from the exact FLOP count, and peak RSS (src/bench/).
+ * `gra bench`: the median milliseconds of one training step (the shards' targets, forward + backward + AdamW on a
+ * pre-generated batch's inputs, data generation timed separately) after warm-up, GFLOP/s from the exact FLOP count, and peak RSS (src/bench/).
  * bench/torch_step.py measures the same step in PyTorch; bench/compare.mjs runs both side by side.
  */
 import { runBench, runGroupBench } from "../bench/bench.ts";
@@ -15,8 +15,9 @@ export const benchCommand = defineCommand({
   summary: "time one training step (forward + backward + AdamW): ms/step, GFLOP/s, peak RSS",
   description:
     "Builds the trainer of `gra train` for --task/--model (the paper's config unless --hidden is given), runs --warmup\n" +
-    "steps, then times --steps steps on one pre-generated batch and prints the median. GFLOP/s counts the kernels'\n" +
-    "arithmetic of forward and backward exactly; data generation (what each real step adds) is timed separately.\n" +
+    "steps, then times --steps steps on one pre-generated batch's inputs (each shard computes its targets, as in\n" +
+    "training) and prints the median. GFLOP/s counts the kernels' arithmetic of forward and backward exactly;\n" +
+    "drawing the inputs (what each real step adds) is timed separately.\n" +
     "--runs R (or --device webgpu) times a run group instead: R runs of the config (seeds 0..R-1) stepped together\n" +
     "with fresh data every step; --json then reports ms_per_step for the group and ms_per_run_step = ms_per_step / R.\n" +
     "Timings depend on the machine and on other load: this is a measurement, not a test.",
