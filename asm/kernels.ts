@@ -701,6 +701,77 @@ export function scale(out: usize, a: usize, alpha: f32, n: i32): void {
   for (; o < tail; o += 4) store<f32>(out + o, alpha * load<f32>(a + o));
 }
 
+/**
+ * exp(x) per lane for x <= 0 (the sigmoid and tanh kernels need no more): Cephes' expf, x = n·ln2 + r with
+ * n = nearest(x·log2 e) (rounded by adding 1.5·2^23, whose bits then hold n), |r| <= ln2/2, ln2 split in two parts
+ * (n·C1 exact), e^r by a degree-7 polynomial, then 2^n from n's biased exponent bits. Lanes below EXP_FLOOR give +0
+ * (the true value is below 1.7e-38: no denormal is made), NaN stays NaN. Plain multiplies and adds, no fused madd:
+ * every build gives the same bits.
+ */
+const EXP_FLOOR: f32 = -87.0;
+const ROUND: f32 = 12582912.0; // 1.5·2^23: t = y + ROUND rounds y to an integer n, and bits(t) = bits(ROUND) + n
+@inline function expNonPositive(x: v128): v128 {
+  const c = f32x4.pmax(x, f32x4.splat(EXP_FLOOR)); // x < floor ? floor : x (a NaN lane stays NaN)
+  const t = f32x4.add(f32x4.mul(c, f32x4.splat(1.44269504088896341)), f32x4.splat(ROUND));
+  const n = f32x4.sub(t, f32x4.splat(ROUND));
+  let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1.0));
+  // n in [-126, 0]: 2^n = (n + 127) << 23 (a NaN lane keeps its NaN through p)
+  const two = i32x4.shl(i32x4.add(t, i32x4.splat(127 - 0x4b400000)), 23);
+  return v128.andnot(f32x4.mul(p, two), f32x4.lt(x, f32x4.splat(EXP_FLOOR)));
+}
+
+/** sigma(x) per lane: e = exp(-|x|), 1/(1 + e) for x >= 0 and e/(1 + e) below (no overflow, exact 0 and 1 at ∓Inf). */
+@inline function sigmoid4(x: v128): v128 {
+  const e = expNonPositive(f32x4.neg(f32x4.abs(x)));
+  const s = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  return v128.bitselect(s, f32x4.mul(e, s), f32x4.ge(x, f32x4.splat(0.0)));
+}
+
+/**
+ * tanh(x) per lane: for |x| < 0.625 Cephes' odd polynomial x + x·z·P(z), z = x² (no cancellation near 0, tanh(±0) =
+ * ±0), above (1 - e)/(1 + e) with e = exp(-2|x|), the sign of x copied on; ±1 at ±Inf, NaN kept.
+ */
+@inline function tanh4(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const z = f32x4.mul(a, a);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), a), a);
+  const e = expNonPositive(f32x4.mul(a, f32x4.splat(-2.0)));
+  const large = f32x4.div(f32x4.sub(f32x4.splat(1.0), e), f32x4.add(f32x4.splat(1.0), e));
+  const t = v128.bitselect(small, large, f32x4.lt(a, f32x4.splat(0.625)));
+  return v128.or(t, v128.and(x, i32x4.splat(0x80000000)));
+}
+
+/** out[i] = sigma(a[i]) (sigmoid4), i < n (out may alias a); the tail through the same vector code, one lane. */
+export function sigmoid(out: usize, a: usize, n: i32): void {
+  const end = (<usize>(n & ~3)) << 2;
+  let o: usize = 0;
+  for (; o < end; o += 16) v128.store(out + o, sigmoid4(v128.load(a + o)));
+  const tail = (<usize>n) << 2;
+  for (; o < tail; o += 4) store<f32>(out + o, f32x4.extract_lane(sigmoid4(f32x4.splat(load<f32>(a + o))), 0));
+}
+
+/** out[i] = tanh(a[i]) (tanh4), i < n (out may alias a); the tail through the same vector code, one lane. */
+export function tanh(out: usize, a: usize, n: i32): void {
+  const end = (<usize>(n & ~3)) << 2;
+  let o: usize = 0;
+  for (; o < end; o += 16) v128.store(out + o, tanh4(v128.load(a + o)));
+  const tail = (<usize>n) << 2;
+  for (; o < tail; o += 4) store<f32>(out + o, f32x4.extract_lane(tanh4(f32x4.splat(load<f32>(a + o))), 0));
+}
+
 /** Per run r < runs: column sums out_r[j] = (acc ? out_r[j] : 0) + Σ_i A_r[i,j] for A_r [m,n], out [runs,n]. */
 export function sumRows(out: usize, A: usize, m: i32, n: i32, acc: bool, runs: i32): void {
   const so = (<usize>n) << 2, sa = <usize>m * so;

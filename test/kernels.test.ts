@@ -18,7 +18,7 @@ import {
   loadFastKernelsSync,
 } from "../src/kernels/node.ts";
 import { ref32, ref64 } from "../src/kernels/reference.ts";
-import { FAST_FLUSH_BELOW } from "../src/kernels/types.ts";
+import { FAST_FLUSH_BELOW, FAST_SIGMOID_TANH_ULPS } from "../src/kernels/types.ts";
 import { Rng } from "../src/rng.ts";
 import { relError } from "../src/tensor.ts";
 
@@ -313,7 +313,7 @@ describe("fast kernels: elementwise and reductions", () => {
     }
   });
 
-  it("mul, add, scale, sigmoid, tanh equal the float32 reference bit for bit; axpy matches float64", () => {
+  it("mul, add, scale equal the float32 reference bit for bit; axpy matches float64", () => {
     for (const n of SIZES) {
       const a = randn(n, 3);
       const b = randn(n, 3);
@@ -336,22 +336,57 @@ describe("fast kernels: elementwise and reductions", () => {
       const s = place(a, "foreign");
       K.scale(s, s, alpha, n);
       assert.deepEqual(s, want, `scale n=${n}`);
-      for (const op of ["sigmoid", "tanh"] as const) {
-        const w = new Float32Array(n);
-        ref32[op](w, a, n);
-        const o = K.alloc(n);
-        K[op](o, a, n);
-        assert.deepEqual(o, w, `${op} n=${n}`);
-        const io = place(a, "arena");
-        K[op](io, io, n);
-        assert.deepEqual(io, w, `${op} n=${n} in place`);
-      }
       const Y = f64(b);
       ref64.axpy(Y, alpha, f64(a), n);
       for (const where of ["foreign", "arena"] as Place[]) {
         const y = place(b, where);
         K.axpy(y, alpha, a, n);
         close(y, Y, `axpy n=${n} (${where})`);
+      }
+    }
+  });
+
+  it(`sigmoid and tanh are within ${FAST_SIGMOID_TANH_ULPS} ulp of float64 over a dense sweep; ±0, ±Inf, NaN exact; one bits for every build and position`, () => {
+    // every 997th float32 bit pattern up to |x| = 120, both signs, plus the specials and the branch/floor edges
+    const bits = new Uint32Array(1);
+    const f = new Float32Array(bits.buffer);
+    const xs: number[] = [0, -0, Infinity, -Infinity, Number.NaN, 1e-45, -1e-45, 0.625, -0.625, Math.fround(0.625) - 2 ** -24, -87, -87.00001, -88, 87, 88, 89, 1e30, -1e30];
+    for (let b = 0; b < 0x80000000; b += 997) {
+      bits[0] = b;
+      if (f[0] > 120) break;
+      xs.push(f[0], -f[0]);
+    }
+    const x = Float32Array.from(xs);
+    const n = x.length;
+    const exact = { sigmoid: (v: number) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))), tanh: Math.tanh };
+    const ulp = (v: number): number => 2 ** (Math.max(Math.floor(Math.log2(Math.abs(v))), -126) - 23);
+    for (const op of ["sigmoid", "tanh"] as const) {
+      const out = new Float32Array(n);
+      K[op](out, x, n);
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const e = exact[op](x[i]);
+        if (Number.isNaN(e) || !Number.isFinite(x[i]) || e === 0) {
+          assert.ok(Object.is(out[i], Math.fround(e)), `${op}(${x[i]}) = ${out[i]}, want ${e}`);
+        } else if (op === "sigmoid" && x[i] < -87) {
+          assert.equal(out[i], 0, `sigmoid(${x[i]}) below the floor gives 0`);
+        } else {
+          worst = Math.max(worst, Math.abs(out[i] - e) / ulp(e));
+        }
+      }
+      assert.ok(worst <= FAST_SIGMOID_TANH_ULPS, `${op}: worst error ${worst} ulp > ${FAST_SIGMOID_TANH_ULPS}`);
+      assert.ok(worst > 0.5, `${op}: the sweep reached the approximation's error (${worst} ulp)`);
+      assert.ok(Object.is(out[1], op === "sigmoid" ? 0.5 : -0), `${op}(-0)`);
+      // the relaxed build gives the same bits; so does every element alone (the tail path) and in place
+      const relaxed = new Float32Array(n);
+      relaxedKernels()[op](relaxed, x, n);
+      assert.deepEqual(relaxed, out, `${op}: relaxed build`);
+      for (const m of [1, 3, 5, 17]) {
+        for (let s = 0; s + m <= 64; s += 7) {
+          const io = place(x.subarray(s, s + m), "arena");
+          K[op](io, io, m);
+          assert.deepEqual(io, out.subarray(s, s + m), `${op}: n=${m} at ${s}, in place`);
+        }
       }
     }
   });

@@ -13,7 +13,6 @@
  * and the scratch is released afterwards. Float64Arrays are refused: the fast kernels compute in float32.
  */
 import type { Float } from "../tensor.ts";
-import { sigmoid as sigmoidScalar } from "./reference.ts";
 import type { Kernels } from "./types.ts";
 
 /** Options of createFastKernels / loadFastKernels. */
@@ -68,6 +67,8 @@ export interface RawKernels {
   axpy(y: number, alpha: number, x: number, n: number): void;
   /** out = alpha · a over n floats. */
   scale(out: number, a: number, alpha: number, n: number): void;
+  sigmoid(out: number, a: number, n: number): void;
+  tanh(out: number, a: number, n: number): void;
   /** Per run: out[j] = (acc ? out[j] : 0) + Σ_i A[i,j], A [m,n]. */
   sumRows(out: number, A: number, m: number, n: number, acc: number, runs: number): void;
   /** Per run: out[i] = (acc ? out[i] : 0) + Σ_j A[i,j], A [m,n]. */
@@ -470,15 +471,19 @@ function wrap(instance: WebAssembly.Instance, memory: WebAssembly.Memory, opts: 
     },
     sigmoid(out, a, n) {
       dims("sigmoid", n);
-      const x = f32Of(a, "sigmoid", "a", n);
-      const y = f32Of(out, "sigmoid", "out", n);
-      for (let i = 0; i < n; i++) y[i] = sigmoidScalar(x[i]);
+      scoped(() => {
+        const pa = ptr(a, n, "sigmoid", "a", IN);
+        const po = ptr(out, n, "sigmoid", "out", OUT);
+        raw.sigmoid(po, pa, n);
+      });
     },
     tanh(out, a, n) {
       dims("tanh", n);
-      const x = f32Of(a, "tanh", "a", n);
-      const y = f32Of(out, "tanh", "out", n);
-      for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
+      scoped(() => {
+        const pa = ptr(a, n, "tanh", "a", IN);
+        const po = ptr(out, n, "tanh", "out", OUT);
+        raw.tanh(po, pa, n);
+      });
     },
     sumRows(out, A, m, n, acc = false, runs = 1) {
       dims("sumRows", m, n, runs);

@@ -37,6 +37,15 @@ export interface AdamWStep {
  */
 export const FAST_FLUSH_BELOW = 2 ** -63;
 
+/**
+ * Fast backend only: sigmoid and tanh are vectorised approximations (Cephes' expf and tanhf polynomials in f32x4,
+ * asm/kernels.ts), not the reference's float64 Math.exp / Math.tanh rounded to float32: each output is within
+ * FAST_SIGMOID_TANH_ULPS units in the last place of the exact value (measured over every 97th float32 in [-120, 120]:
+ * sigmoid 2.7, tanh 1.5), except that sigmoid(x) for x < -87 (exact value below 1.7e-38) is 0. ±0, ±Inf and NaN give
+ * the exact results (tanh(-0) = -0). Every wasm build gives the same bits; the reference backends stay exact.
+ */
+export const FAST_SIGMOID_TANH_ULPS = 3;
+
 export interface Kernels {
   /** "reference-f64", "reference-f32" or "fast-f32". */
   readonly name: string;
@@ -105,9 +114,9 @@ export interface Kernels {
   axpy(y: Float, alpha: number, x: Float, n: number): void;
   /** out[i] = alpha · a[i], i < n (out may alias a). */
   scale(out: Float, a: Float, alpha: number, n: number): void;
-  /** out[i] = 1 / (1 + exp(-a[i])), i < n (out may alias a). */
+  /** out[i] = 1 / (1 + exp(-a[i])), i < n (out may alias a; fast: within FAST_SIGMOID_TANH_ULPS). */
   sigmoid(out: Float, a: Float, n: number): void;
-  /** out[i] = tanh(a[i]), i < n (out may alias a). */
+  /** out[i] = tanh(a[i]), i < n (out may alias a; fast: within FAST_SIGMOID_TANH_ULPS). */
   tanh(out: Float, a: Float, n: number): void;
   /** Column sums per run: out[j] = (acc ? out[j] : 0) + sum_i A[i,j] for A [runs,m,n], out [runs,n]. */
   sumRows(out: Float, A: Float, m: number, n: number, acc?: boolean, runs?: number): void;

@@ -207,7 +207,12 @@ function views(k: Kernels, p: Params<LruConfig>, variant: LruVariant, what: stri
 function tileRows(k: Kernels, v: Float, rows: number, n: number, runs: number): Float {
   const out = k.alloc(runs * rows * n);
   for (let q = 0; q < runs; q++) {
-    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[(q * rows + r) * n + j] = v[q * n + j];
+    // the run's first row, then copies doubling the filled rows
+    const base = q * rows * n;
+    out.set(v.subarray(q * n, (q + 1) * n), base);
+    for (let filled = 1; filled < rows; filled *= 2) {
+      out.copyWithin(base + filled * n, base, base + Math.min(filled, rows - filled) * n);
+    }
   }
   return out;
 }
