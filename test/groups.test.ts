@@ -47,7 +47,7 @@ test("run group: each run of a group gives the bits it gives alone (own seed, lr
   assert.notEqual(summaries[0].val_loss, summaries[1].val_loss);
 });
 
-test("batched run group (one forward/backward for all runs): == alone for in-context regression, dense, LSTM, LRU and runs stepped in chunks", async () => {
+test("batched run group (one forward/backward for all runs): == alone for in-context regression, dense, LSTM, LRU and runs stepped in chunks (given and measured)", async () => {
   const icl = (seed: number, extra: Record<string, unknown> = {}) => ({
     task: "icl-regression", task_config: { d_x: 2, d_y: 2, T: 5 }, model: "gated-rnn", model_config: { hidden: 6, output_gating: 6 },
     steps: 20, batch: 8, eval_every: 10, val_size: 16, seed, ...extra,
@@ -59,6 +59,8 @@ test("batched run group (one forward/backward for all runs): == alone for in-con
     ["lru", [tiny({ seed: 4, model: "lru-in-skip", model_config: { hidden: 6 }, steps: 20 }), tiny({ seed: 5, model: "lru-in-skip", model_config: { hidden: 6 }, steps: 20, lr: 3e-3 })]],
     // 100/100 neurons, T = 32, B = 64: a run's shard of activations fills the cache alone, so the group steps run by run
     ["chunked", [tiny({ seed: 4, model_config: {}, task_config: { d: 2, T: 32 }, batch: 64, steps: 3, eval_every: 3 }), tiny({ seed: 5, model_config: {}, task_config: { d: 2, T: 32 }, batch: 64, steps: 3, eval_every: 3 })]],
+    // LSTM 24, T = 32, B = 64: no cachedFloatsPerRow, so the chunk is measured on the first one (a run's ~0.7 MB: 1 run)
+    ["chunked lstm", [4, 5].map((seed) => tiny({ seed, model: "lstm", model_config: { hidden: 24 }, task_config: { d: 2, T: 32 }, batch: 64, steps: 3, eval_every: 3 }))],
   ] as const) {
     let device = "";
     const group = await runGroup(raws.map((raw, r) => ({ raw, out: join(root, `${name}-g${r}`) })), { kernels: kernelsForRun, onDevice: (d) => (device = d) });

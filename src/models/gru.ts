@@ -210,7 +210,7 @@ export const gru: ModelFamily<GruConfig> = {
   summary: "GRU layer of App. A.3 (eqs. 16-19: reset r, update z, candidate h̃) with a linear readout",
   schema: gruSchema,
   dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
-    widthKeys: ["d_in", "d_out"],
+  widthKeys: ["d_in", "d_out"],
   shapes: shapesFor,
   init: (rng, c, dtype = "f64") => ({ family: "gru", config: { ...c }, tensors: cellInit(rng, GATES, c, dtype, () => 0) }),
   forward(p, x, k = defaultKernels(p)) {

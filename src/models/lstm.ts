@@ -204,7 +204,7 @@ export const lstm: ModelFamily<LstmConfig> = {
   summary: "LSTM layer of App. A.2 (eqs. 10-15: gates f, g, o, candidate c̃) with a linear readout",
   schema: lstmSchema,
   dims: (c) => ({ dIn: c.d_in, dOut: c.d_out }),
-    widthKeys: ["d_in", "d_out"],
+  widthKeys: ["d_in", "d_out"],
   shapes: shapesFor,
   init: (rng, c, dtype = "f64") => ({ family: "lstm", config: { ...c }, tensors: cellInit(rng, GATES, c, dtype, (q) => (q === "f" ? 1 : 0)) }),
   forward(p, x, k = defaultKernels(p)) {

@@ -7,7 +7,8 @@
  * stream (Task.inputs), then for each shard of the batch (the shard count a run alone uses, shardCount with the
  * run's threads) fills each run's targets from its own teacher (Task.targets), gathers the shard's rows of the runs
  * into [R·Bs, T, d_in], runs forward, the loss (loss.ts, per run over the run's rows) and backward once for all of them
- * (or per chunk of runs when R runs' activations would not fit in SHARD_BYTES of cache), and sums the shards'
+ * (or per chunk of runs when R runs' activations would not fit in SHARD_BYTES of cache: the family's
+ * cachedFloatsPerRow, else the bytes one run's forwardCached keeps, measured once), and sums the shards'
  * gradients in shard order. Per run: the family's chain rule, AdamW with the run's own lr
  * schedule, weight decay and epsilon (adamwUpdate on the run's views), the model tensors from their trained form.
  * Every run computes exactly what it computes alone (same draws, shards, kernel build and summation order): tested
@@ -114,7 +115,10 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
   // the step's buffers: every run's batch, the shards' gradients (model tensor names, [R, numel] each)
   const rowFloats = family.cachedFloatsPerRow?.(config) ?? 0;
   const shards = shardCount(cfg.threads, B, T * rowFloats * 4);
-  const chunkRuns = rowFloats ? Math.max(1, Math.floor(SHARD_BYTES / (Math.ceil(B / shards) * T * rowFloats * 4))) : R;
+  // runs per chunk: from the family's cachedFloatsPerRow, else measured on the first chunk (one run: the bytes its
+  // forwardCached keeps); an LSTM group of 8 at hidden 24 kept 8x a run's ~0.7 MB and stepped 15 % slower per run
+  const runsFitting = (bytesPerRun: number) => Math.max(1, Math.min(R, Math.floor(SHARD_BYTES / Math.max(1, bytesPerRun))));
+  let chunkRuns = rowFloats ? runsFitting(Math.ceil(B / shards) * T * rowFloats * 4) : 0;
   const names = Object.keys(tensors);
   const gradLen = (name: string) => R * numel(tensors[name].shape);
   const gShard = Array.from({ length: shards }, () => Object.fromEntries(names.map((name) => [name, k.alloc(gradLen(name))])) as Record<string, Float>);
@@ -153,8 +157,8 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
             task.targets(cfgs[r].task_config, starts[r].setup, xr, tAll.subarray(r * B * T * dOut, (r + 1) * B * T * dOut), b0, b1, k);
           }
           // the shard's runs in chunks whose activations stay in cache (a run's numbers do not depend on its chunk)
-          for (let r0 = 0; r0 < R; r0 += chunkRuns) {
-            const r1 = Math.min(R, r0 + chunkRuns);
+          for (let r0 = 0; r0 < R; ) {
+            const r1 = Math.min(R, r0 + (chunkRuns || 1));
             const Rc = r1 - r0;
             const mark = k.mark();
             try {
@@ -162,6 +166,7 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
               for (let r = r0; r < r1; r++) xs.set(xAll.subarray((r * B + b0) * T * dIn, (r * B + b1) * T * dIn), (r - r0) * Bs * T * dIn);
               const p = runsParams(r0, r1);
               const { y, cache } = family.forwardCached!(p, { shape: [Rc * Bs, T, dIn], data: xs }, k);
+              if (!chunkRuns) chunkRuns = runsFitting(floatBytes(cache) + y.byteLength);
               const dy = k.alloc(y.length);
               const per = Bs * T * dOut;
               for (let r = r0; r < r1; r++) {
@@ -179,6 +184,7 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
             } finally {
               k.release(mark);
             }
+            r0 = r1;
           }
         }
         const sum = gShard[0];
@@ -248,4 +254,13 @@ export function createBatchedGroup(cfgs: readonly TrainConfig[], kernels: Kernel
       // the group's buffers live in the trainer build's own memory (fast) or the caller's arena (reference)
     },
   };
+}
+
+/** Bytes of the float buffers an object holds (a forward cache: its typed arrays, nested objects included). */
+function floatBytes(o: unknown): number {
+  if (ArrayBuffer.isView(o)) return o.byteLength;
+  if (o === null || typeof o !== "object") return 0;
+  let sum = 0;
+  for (const v of Object.values(o)) sum += floatBytes(v);
+  return sum;
 }
