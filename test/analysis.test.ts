@@ -263,7 +263,11 @@ describe("pruning, groups, canonical order", () => {
     const x = randn(rng, [8, 6, d]);
     const scored = [0, 1, 2, 3, 4, 5];
     const y = gatedRnnOutputsAt(p, x, scored);
-    const fp = functionalPrune(p, y, 1e-6, (q) => gatedRnnOutputsAt(q, x, scored), (q) => ({ h: gatedRnnStatesAt(q, x, scored), rows: 8 * 6 }));
+    const fp = functionalPrune(p, y, 1e-6, (q) => ({ h: gatedRnnStatesAt(q, x, scored), at: Int32Array.from({ length: 8 * 6 }, (_, s) => s) }));
+    // its error is the error of a forward of the pruned model
+    let dmax = 0;
+    gatedRnnOutputsAt(fp.params, x, scored).forEach((v, i) => (dmax = Math.max(dmax, Math.abs(v - y[i]))));
+    assert.equal(fp.relError, dmax / y.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
     assert.equal(fp.params.config.hidden, (d * (d + 1)) / 2 + d);
     assert.equal(fp.params.config.output_gating, d * d);
     assert.ok(fp.relError <= 1e-6);

@@ -194,19 +194,21 @@ function forEachState(p: Params<GatedRnnConfig>, x: Tensor, visit: (b: number, t
   const [B, T, d] = x.shape;
   const N = p.config.hidden;
   const D = d + 1;
-  const { in_x, in_m, lambda } = p.tensors;
+  // the arrays read once (V8 does not hoist the .data loads out of the loops)
+  const ix = p.tensors.in_x.data, im = p.tensors.in_m.data, lam = p.tensors.lambda.data, xd = x.data;
   const h = new Float64Array(N);
   for (let b = 0; b < B; b++) {
     h.fill(0);
     for (let t = 0; t < T; t++) {
       const xo = (b * T + t) * d;
       for (let n = 0; n < N; n++) {
-        let sx = in_x.data[n * D + d], sm = in_m.data[n * D + d];
+        const w = n * D;
+        let sx = ix[w + d], sm = im[w + d];
         for (let c = 0; c < d; c++) {
-          sx += in_x.data[n * D + c] * x.data[xo + c];
-          sm += in_m.data[n * D + c] * x.data[xo + c];
+          sx += ix[w + c] * xd[xo + c];
+          sm += im[w + c] * xd[xo + c];
         }
-        h[n] = lambda.data[n] * h[n] + sx * sm;
+        h[n] = lam[n] * h[n] + sx * sm;
       }
       visit(b, t, h);
     }
@@ -221,7 +223,7 @@ function forEachState(p: Params<GatedRnnConfig>, x: Tensor, visit: (b: number, t
 export function gatedRnnOutputsAt(p: Params<GatedRnnConfig>, x: Tensor, scored: readonly number[]): Float64Array {
   const [B, T] = x.shape;
   const { hidden: N, output_gating: M, d_out: dOut } = p.config;
-  const { out_x, out_m, readout } = p.tensors;
+  const ox = p.tensors.out_x.data, om = p.tensors.out_m.data, ro = p.tensors.readout.data;
   const y = new Float64Array(B * T * dOut);
   const g = new Float64Array(M);
   const isScored = new Uint8Array(T);
@@ -231,14 +233,14 @@ export function gatedRnnOutputsAt(p: Params<GatedRnnConfig>, x: Tensor, scored: 
     for (let r = 0; r < M; r++) {
       let a = 0, m = 0;
       for (let n = 0; n < N; n++) {
-        a += out_x.data[r * N + n] * h[n];
-        m += out_m.data[r * N + n] * h[n];
+        a += ox[r * N + n] * h[n];
+        m += om[r * N + n] * h[n];
       }
       g[r] = a * m;
     }
     for (let o = 0; o < dOut; o++) {
       let s = 0;
-      for (let r = 0; r < M; r++) s += readout.data[o * M + r] * g[r];
+      for (let r = 0; r < M; r++) s += ro[o * M + r] * g[r];
       y[(b * T + t) * dOut + o] = s;
     }
   });
@@ -303,7 +305,9 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
   let pr = byWeights;
   let criteria: AnalysisReport["pruning_criteria"] = null;
   if (pruning === "functional" || (opts.bothCriteria ?? true)) {
-    const fp = functionalPrune(byWeights.params, y, tol, outputs, (q) => ({ h: gatedRnnStatesAt(q, batch.x, batch.scored), rows: batch.x.shape[0] * batch.scored.length }));
+    const S = batch.scored.length, T = batch.x.shape[1];
+    const at = Int32Array.from({ length: batch.x.shape[0] * S }, (_, s) => Math.floor(s / S) * T + batch.scored[s % S]);
+    const fp = functionalPrune(byWeights.params, y, tol, (q) => ({ h: gatedRnnStatesAt(q, batch.x, batch.scored), at }));
     const kept = (outer: number[], inner: number[]) => inner.map((i) => outer[i]);
     const keptHidden = kept(byWeights.keptHidden, fp.keptHidden), keptRows = kept(byWeights.keptRows, fp.keptRows);
     const byContribution = { params: fp.params, keptHidden, keptRows, prunedHidden: m64.config.hidden - keptHidden.length, prunedOutputGating: m64.config.output_gating - keptRows.length };

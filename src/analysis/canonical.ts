@@ -328,22 +328,22 @@ function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], 
   const withLambda = (v: number): P => ({ ...p, tensors: { ...p.tensors, lambda: { shape: [N], data: new Float64Array(N).fill(v) } } });
   const H1 = gatedRnnStatesAt(withLambda(1), xs, scored), H0 = gatedRnnStatesAt(withLambda(0), xs, scored);
   const state = (n: number, role: NeuronGroup, r: number) => (role === "memory" ? H1[r * N + n] : role === "forget" ? H0[r * N + n] : 0);
-  const { out_x, out_m, readout } = p.tensors;
+  const ox = p.tensors.out_x.data, om = p.tensors.out_m.data, ro = p.tensors.readout.data;
   const A = new Float64Array(R * M), Bm = new Float64Array(R * M), y = new Float64Array(R * dOut);
   for (let r = 0; r < R; r++) {
     for (let j = 0; j < M; j++) {
       let a = 0, b = 0;
       for (let n = 0; n < N; n++) {
         const h = state(n, groups[n], r);
-        a += out_x.data[j * N + n] * h;
-        b += out_m.data[j * N + n] * h;
+        a += ox[j * N + n] * h;
+        b += om[j * N + n] * h;
       }
       A[r * M + j] = a;
       Bm[r * M + j] = b;
     }
     for (let o = 0; o < dOut; o++) {
       let v = 0;
-      for (let j = 0; j < M; j++) v += readout.data[o * M + j] * A[r * M + j] * Bm[r * M + j];
+      for (let j = 0; j < M; j++) v += ro[o * M + j] * A[r * M + j] * Bm[r * M + j];
       y[r * dOut + o] = v;
     }
   }
@@ -357,7 +357,7 @@ function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], 
   const trial = new Float64Array(R * dOut);
   for (let pass = 0; pass < 2; pass++) {
     for (const n of outside) {
-      const rowsUsing = Array.from({ length: M }, (_, j) => j).filter((j) => out_x.data[j * N + n] !== 0 || out_m.data[j * N + n] !== 0);
+      const rowsUsing = Array.from({ length: M }, (_, j) => j).filter((j) => ox[j * N + n] !== 0 || om[j * N + n] !== 0);
       let choice: NeuronGroup | null = null;
       for (const role of ["memory", "forget", "other"] as const) {
         if (role === groups[n]) continue;
@@ -366,9 +366,9 @@ function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], 
           const delta = state(n, role, r) - state(n, groups[n], r);
           if (delta === 0) continue;
           for (const j of rowsUsing) {
-            const cx = out_x.data[j * N + n], cm = out_m.data[j * N + n];
+            const cx = ox[j * N + n], cm = om[j * N + n];
             const dprod = cx * delta * Bm[r * M + j] + cm * delta * A[r * M + j] + cx * cm * delta * delta;
-            for (let o = 0; o < dOut; o++) trial[r * dOut + o] += readout.data[o * M + j] * dprod;
+            for (let o = 0; o < dOut; o++) trial[r * dOut + o] += ro[o * M + j] * dprod;
           }
         }
         const err = errOf(trial);
@@ -382,14 +382,14 @@ function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], 
         const delta = state(n, choice, r) - state(n, groups[n], r);
         if (delta === 0) continue;
         for (const j of rowsUsing) {
-          A[r * M + j] += out_x.data[j * N + n] * delta;
-          Bm[r * M + j] += out_m.data[j * N + n] * delta;
+          A[r * M + j] += ox[j * N + n] * delta;
+          Bm[r * M + j] += om[j * N + n] * delta;
         }
       }
       groups[n] = choice;
       for (let r = 0; r < R; r++) for (let o = 0; o < dOut; o++) {
         let v = 0;
-        for (let j = 0; j < M; j++) v += readout.data[o * M + j] * A[r * M + j] * Bm[r * M + j];
+        for (let j = 0; j < M; j++) v += ro[o * M + j] * A[r * M + j] * Bm[r * M + j];
         y[r * dOut + o] = v;
       }
     }
@@ -468,20 +468,30 @@ export function compressGatedRnn(p: P, x: Tensor, scored: readonly number[], ySt
   const partOutputs = (coef: (o: number, pp: number, q: number) => number): Float64Array => {
     const Gm = new Float64Array(dOut * Pn * Pn);
     for (let o = 0; o < dOut; o++) for (let pp = 0; pp < Pn; pp++) for (let q = 0; q < Pn; q++) Gm[(o * Pn + pp) * Pn + q] = coef(o, pp, q);
+    // per output, the pairs pp and coordinates q with a nonzero coefficient: the zero terms skipped add ±0 to sums
+    // that are never -0, so the sums are the full loops' bits (a part often keeps one pair or one coordinate)
+    const nz = (o: number, byRow: boolean) => Int32Array.from({ length: Pn }, (_, i) => i).filter((i) => {
+      for (let j = 0; j < Pn; j++) if (Gm[(o * Pn + (byRow ? i : j)) * Pn + (byRow ? j : i)] !== 0) return true;
+      return false;
+    });
+    const rowsOf = Array.from({ length: dOut }, (_, o) => nz(o, true)), colsOf = Array.from({ length: dOut }, (_, o) => nz(o, false));
     const y = new Float64Array(feat.rows * dOut);
     const v = new Float64Array(Pn);
+    const Z = feat.Z, mm = feat.m;
     for (let r = 0; r < feat.rows; r++) {
-      const Zr = feat.Z.subarray(r * Pn, (r + 1) * Pn), mr = feat.m.subarray(r * Pn, (r + 1) * Pn);
+      const z0 = r * Pn;
       for (let o = 0; o < dOut; o++) {
-        v.fill(0);
-        for (let pp = 0; pp < Pn; pp++) {
-          const zp = Zr[pp];
+        const rows = rowsOf[o], cols = colsOf[o];
+        for (let c = 0; c < cols.length; c++) v[cols[c]] = 0;
+        for (let i = 0; i < rows.length; i++) {
+          const pp = rows[i];
+          const zp = Z[z0 + pp];
           if (zp === 0) continue;
           const off = (o * Pn + pp) * Pn;
-          for (let q = 0; q < Pn; q++) v[q] += zp * Gm[off + q];
+          for (let c = 0; c < cols.length; c++) v[cols[c]] += zp * Gm[off + cols[c]];
         }
         let s = 0;
-        for (let q = 0; q < Pn; q++) s += v[q] * mr[q];
+        for (let c = 0; c < cols.length; c++) s += v[cols[c]] * mm[z0 + cols[c]];
         y[r * dOut + o] = s;
       }
     }

@@ -134,37 +134,42 @@ export interface FunctionalPruneResult extends PruneResult {
  * (row r: |readout[:, r] g_r|; neuron n: the change of y when h_n = 0, both as max over positions / max|y_ref|, exact
  * and computed in one pass), units are removed in increasing order of effect, and the longest prefix whose joint
  * removal keeps max|y - y_ref| / max|y_ref| <= budget is kept (bisection, rechecked on the joint removal).
- * `outputs(q)` evaluates a model [B, T, d_out] at the positions that matter; `h`/`g` come from `states(q)`.
+ * `states(q)` gives the hidden states h [rows, N] of a model at the evaluated positions and `at`, the index of each
+ * row's position in yRef [·, d_out] (zeros elsewhere). A unit's removal leaves every other neuron's state as it is
+ * (eq. 2 is diagonal), so each candidate's outputs come from p's states, summed in the order a forward of the
+ * pruned model sums them (the same bits as gatedRnnOutputsAt on it).
  */
 export function functionalPrune(
   p: P, yRef: ArrayLike<number>, budget: number,
-  outputs: (q: P) => ArrayLike<number>, states: (q: P) => { h: Float64Array; rows: number },
+  states: (q: P) => { h: Float64Array; at: Int32Array },
 ): FunctionalPruneResult {
   const { hidden: N, output_gating: M, d_out: dOut } = p.config;
   const t = p.tensors;
   let scale = 0;
   for (let i = 0; i < yRef.length; i++) scale = Math.max(scale, Math.abs(yRef[i]));
-  const { h, rows: R } = states(p); // h [R, N] at the evaluated positions
+  const { h, at } = states(p); // h [R, N] at the evaluated positions
+  const R = at.length;
   const effHidden = new Float64Array(N), effRow = new Float64Array(M);
   const a = new Float64Array(M), m = new Float64Array(M), dy = new Float64Array(dOut);
+  const ox = t.out_x.data, om = t.out_m.data, ro = t.readout.data;
   for (let s = 0; s < R; s++) {
     const hs = h.subarray(s * N, (s + 1) * N);
     for (let r = 0; r < M; r++) {
       let ax = 0, am = 0;
       for (let n = 0; n < N; n++) {
-        ax += t.out_x.data[r * N + n] * hs[n];
-        am += t.out_m.data[r * N + n] * hs[n];
+        ax += ox[r * N + n] * hs[n];
+        am += om[r * N + n] * hs[n];
       }
       a[r] = ax;
       m[r] = am;
-      for (let o = 0; o < dOut; o++) effRow[r] = Math.max(effRow[r], Math.abs(t.readout.data[o * M + r] * ax * am));
+      for (let o = 0; o < dOut; o++) effRow[r] = Math.max(effRow[r], Math.abs(ro[o * M + r] * ax * am));
     }
     for (let n = 0; n < N; n++) {
       if (hs[n] === 0) continue;
       dy.fill(0);
       for (let r = 0; r < M; r++) {
-        const dg = (a[r] - t.out_x.data[r * N + n] * hs[n]) * (m[r] - t.out_m.data[r * N + n] * hs[n]) - a[r] * m[r];
-        if (dg !== 0) for (let o = 0; o < dOut; o++) dy[o] += t.readout.data[o * M + r] * dg;
+        const dg = (a[r] - ox[r * N + n] * hs[n]) * (m[r] - om[r * N + n] * hs[n]) - a[r] * m[r];
+        if (dg !== 0) for (let o = 0; o < dOut; o++) dy[o] += ro[o * M + r] * dg;
       }
       for (let o = 0; o < dOut; o++) effHidden[n] = Math.max(effHidden[n], Math.abs(dy[o]));
     }
@@ -179,12 +184,30 @@ export function functionalPrune(
     const rs = Array.from({ length: M }, (_, r) => r).filter((r) => !gone.some((u) => u.kind === "r" && u.i === r));
     return { hs, rs };
   };
+  const g = new Float64Array(M);
   const errOf = (k: number) => {
-    const { hs, rs } = without(k);
-    if (hs.length === 0 || rs.length === 0) return Infinity;
-    const y = outputs(selectNeurons(p, hs, rs));
+    const kept = without(k);
+    if (kept.hs.length === 0 || kept.rs.length === 0) return Infinity;
+    const hs = Int32Array.from(kept.hs), rs = Int32Array.from(kept.rs);
     let d = 0;
-    for (let i = 0; i < y.length; i++) d = Math.max(d, Math.abs(y[i] - yRef[i]));
+    for (let s = 0; s < R; s++) {
+      const h0 = s * N;
+      for (let i = 0; i < rs.length; i++) {
+        const w = rs[i] * N;
+        let ax = 0, am = 0;
+        for (let j = 0; j < hs.length; j++) {
+          const n = hs[j];
+          ax += ox[w + n] * h[h0 + n];
+          am += om[w + n] * h[h0 + n];
+        }
+        g[i] = ax * am;
+      }
+      for (let o = 0; o < dOut; o++) {
+        let v = 0;
+        for (let i = 0; i < rs.length; i++) v += ro[o * M + rs[i]] * g[i];
+        d = Math.max(d, Math.abs(v - yRef[at[s] * dOut + o]));
+      }
+    }
     return scale > 0 ? d / scale : d;
   };
   let lo = 0, hi = units.length; // errOf(lo) assumed within budget (checked below); find the largest such k
