@@ -295,7 +295,13 @@ export function analyzeGatedRnn(model: Params<GatedRnnConfig>, reference: Params
   if (task.kind === "icl-regression" && task.d_x + task.d_y !== d) throw new Error(`analysis: the model's input width ${d} is not d_x + d_y = ${task.d_x + task.d_y}`);
 
   const batch = freshBatch(task, ref, d, B, Rng.fromSeed(seed));
-  const outputs = (p: Params<GatedRnnConfig>) => gatedRnnOutputsAt(p, batch.x, batch.scored);
+  // each model's outputs computed once (the pruned model is scored by the criteria, then again as the student)
+  const seen = new WeakMap<Params<GatedRnnConfig>, Float64Array>();
+  const outputs = (p: Params<GatedRnnConfig>): Float64Array => {
+    let y = seen.get(p);
+    if (!y) seen.set(p, (y = gatedRnnOutputsAt(p, batch.x, batch.scored)));
+    return y;
+  };
   const lossOf = (p: Params<GatedRnnConfig>) => mseLoss(outputs(p), batch, dOut);
   const y = outputs(m64);
   const loss = mseLoss(y, batch, dOut);

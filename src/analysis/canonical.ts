@@ -357,7 +357,13 @@ function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], 
   const trial = new Float64Array(R * dOut);
   for (let pass = 0; pass < 2; pass++) {
     for (const n of outside) {
-      const rowsUsing = Array.from({ length: M }, (_, j) => j).filter((j) => ox[j * N + n] !== 0 || om[j * N + n] !== 0);
+      const rowsUsing = Int32Array.from({ length: M }, (_, j) => j).filter((j) => ox[j * N + n] !== 0 || om[j * N + n] !== 0);
+      // the loop's factors gathered per used row (the same values, the same order of operations)
+      const U = rowsUsing.length;
+      const cxs = Float64Array.from(rowsUsing, (j) => ox[j * N + n]), cms = Float64Array.from(rowsUsing, (j) => om[j * N + n]);
+      const cxcm = Float64Array.from(cxs, (cx, i) => cx * cms[i]);
+      const roT = new Float64Array(U * dOut);
+      for (let i = 0; i < U; i++) for (let o = 0; o < dOut; o++) roT[i * dOut + o] = ro[o * M + rowsUsing[i]];
       let choice: NeuronGroup | null = null;
       for (const role of ["memory", "forget", "other"] as const) {
         if (role === groups[n]) continue;
@@ -365,10 +371,11 @@ function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], 
         for (let r = 0; r < R; r++) {
           const delta = state(n, role, r) - state(n, groups[n], r);
           if (delta === 0) continue;
-          for (const j of rowsUsing) {
-            const cx = ox[j * N + n], cm = om[j * N + n];
-            const dprod = cx * delta * Bm[r * M + j] + cm * delta * A[r * M + j] + cx * cm * delta * delta;
-            for (let o = 0; o < dOut; o++) trial[r * dOut + o] += ro[o * M + j] * dprod;
+          const rm = r * M, rd = r * dOut;
+          for (let i = 0; i < U; i++) {
+            const j = rowsUsing[i];
+            const dprod = cxs[i] * delta * Bm[rm + j] + cms[i] * delta * A[rm + j] + cxcm[i] * delta * delta;
+            for (let o = 0; o < dOut; o++) trial[rd + o] += roT[i * dOut + o] * dprod;
           }
         }
         const err = errOf(trial);
@@ -381,9 +388,9 @@ function assignOutside(p: P, groups: NeuronGroup[], outside: readonly number[], 
       for (let r = 0; r < R; r++) {
         const delta = state(n, choice, r) - state(n, groups[n], r);
         if (delta === 0) continue;
-        for (const j of rowsUsing) {
-          A[r * M + j] += ox[j * N + n] * delta;
-          Bm[r * M + j] += om[j * N + n] * delta;
+        for (let i = 0; i < U; i++) {
+          A[r * M + rowsUsing[i]] += cxs[i] * delta;
+          Bm[r * M + rowsUsing[i]] += cms[i] * delta;
         }
       }
       groups[n] = choice;
