@@ -165,7 +165,25 @@ export class Rng {
 
   /** Fill `out` with i.i.d. U(lo, hi) draws; returns `out`. */
   fillUniform<A extends { length: number; [i: number]: number }>(out: A, lo: number, hi: number): A {
-    for (let i = 0; i < out.length; i++) out[i] = this.uniformIn(lo, hi);
+    // uniformIn per element with the state in int32 locals (as fillNormal): the same draws, the same bits
+    const st = this.s;
+    let s0 = st[0] | 0, s1 = st[1] | 0, s2 = st[2] | 0, s3 = st[3] | 0;
+    const span = hi - lo;
+    for (let i = 0; i < out.length; i++) {
+      let a = 0;
+      for (let k = 0; k < 2; k++) {
+        const m = Math.imul(s1, 5);
+        const t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+        const x = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+        if (k === 0) a = x >>> 5;
+        else out[i] = lo + span * ((a * 67108864 + (x >>> 6)) / 9007199254740992);
+      }
+    }
+    st[0] = s0;
+    st[1] = s1;
+    st[2] = s2;
+    st[3] = s3;
     return out;
   }
 }

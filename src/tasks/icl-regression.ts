@@ -46,18 +46,19 @@ function drawBatch(rng: Rng, c: IclRegressionConfig, B: number, dtype: DType, wV
   const x = allocFloat(dtype, B * L * d);
   const target = allocFloat(dtype, B * dy);
   const W = new Float64Array(dy * dx);
-  const xt = allocFloat(dtype, dx);
+  // a sequence's x_1..x_L drawn at once (the same draws in the same order as one x_t at a time), in the batch dtype
+  // first, so y_t = W* x_t holds for the stored inputs
+  const xs = allocFloat(dtype, L * dx);
   const std = Math.sqrt(wVar);
   for (let b = 0; b < B; b++) {
     rng.fillNormal(W, std);
+    rng.fillUniform(xs, -ICL_X_BOUND, ICL_X_BOUND);
     for (let t = 0; t < L; t++) {
-      // x_t in the batch dtype first, so y_t = W* x_t holds for the stored inputs
-      rng.fillUniform(xt, -ICL_X_BOUND, ICL_X_BOUND);
-      const off = (b * L + t) * d;
-      for (let j = 0; j < dx; j++) x[off + j] = xt[j];
+      const off = (b * L + t) * d, xo = t * dx;
+      for (let j = 0; j < dx; j++) x[off + j] = xs[xo + j];
       for (let i = 0; i < dy; i++) {
         let s = 0;
-        for (let j = 0; j < dx; j++) s += W[i * dx + j] * xt[j];
+        for (let j = 0; j < dx; j++) s += W[i * dx + j] * xs[xo + j];
         if (t < T) x[off + dx + i] = s;
         else target[b * dy + i] = s; // the query's y part stays 0
       }
