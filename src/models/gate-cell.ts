@@ -88,9 +88,13 @@ export function inputProjections<G extends string>(
  */
 export function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number, runs = 1): void {
   const m = B * T * n;
+  // element copies: a subarray per row of n (often 6-24) floats cost more than the copy itself
   for (let r = 0; r < runs; r++) {
     for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) dst.set(src.subarray(r * m + (b * T + t) * n, r * m + (b * T + t + 1) * n), r * m + (t * B + b) * n);
+      for (let t = 0; t < T; t++) {
+        const s0 = r * m + (b * T + t) * n, d0 = r * m + (t * B + b) * n;
+        for (let j = 0; j < n; j++) dst[d0 + j] = src[s0 + j];
+      }
     }
   }
 }
@@ -100,7 +104,10 @@ export function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: nu
   const m = B * T * n;
   for (let r = 0; r < runs; r++) {
     for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) dst.set(src.subarray(r * m + (t * B + b) * n, r * m + (t * B + b + 1) * n), r * m + (b * T + t) * n);
+      for (let t = 0; t < T; t++) {
+        const s0 = r * m + (t * B + b) * n, d0 = r * m + (b * T + t) * n;
+        for (let j = 0; j < n; j++) dst[d0 + j] = src[s0 + j];
+      }
     }
   }
 }
