@@ -477,11 +477,14 @@ export function compressGatedRnn(p: P, x: Tensor, scored: readonly number[], ySt
     for (let o = 0; o < dOut; o++) for (let pp = 0; pp < Pn; pp++) for (let q = 0; q < Pn; q++) Gm[(o * Pn + pp) * Pn + q] = coef(o, pp, q);
     // per output, the pairs pp and coordinates q with a nonzero coefficient: the zero terms skipped add ±0 to sums
     // that are never -0, so the sums are the full loops' bits (a part often keeps one pair or one coordinate)
-    const nz = (o: number, byRow: boolean) => Int32Array.from({ length: Pn }, (_, i) => i).filter((i) => {
-      for (let j = 0; j < Pn; j++) if (Gm[(o * Pn + (byRow ? i : j)) * Pn + (byRow ? j : i)] !== 0) return true;
-      return false;
-    });
-    const rowsOf = Array.from({ length: dOut }, (_, o) => nz(o, true)), colsOf = Array.from({ length: dOut }, (_, o) => nz(o, false));
+    const rowsOf: Int32Array[] = [], colsOf: Int32Array[] = [];
+    for (let o = 0; o < dOut; o++) {
+      const rowUsed = new Uint8Array(Pn), colUsed = new Uint8Array(Pn);
+      for (let pp = 0; pp < Pn; pp++) for (let q = 0; q < Pn; q++) if (Gm[(o * Pn + pp) * Pn + q] !== 0) rowUsed[pp] = colUsed[q] = 1;
+      const used = (flags: Uint8Array) => Int32Array.from({ length: Pn }, (_, i) => i).filter((i) => flags[i] === 1);
+      rowsOf.push(used(rowUsed));
+      colsOf.push(used(colUsed));
+    }
     const y = new Float64Array(feat.rows * dOut);
     const v = new Float64Array(Pn);
     const Z = feat.Z, mm = feat.m;

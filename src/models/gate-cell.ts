@@ -87,26 +87,23 @@ export function inputProjections<G extends string>(
  * [runs, T, B, n]; plain copy, converts dtype).
  */
 export function toTimeMajor(dst: Float, src: Float, B: number, T: number, n: number, runs = 1): void {
-  const m = B * T * n;
-  // element copies: a subarray per row of n (often 6-24) floats cost more than the copy itself
-  for (let r = 0; r < runs; r++) {
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const s0 = r * m + (b * T + t) * n, d0 = r * m + (t * B + b) * n;
-        for (let j = 0; j < n; j++) dst[d0 + j] = src[s0 + j];
-      }
-    }
-  }
+  transposeRows(dst, src, B, T, n, runs);
 }
 
 /** Time-major [T, B, n] -> batch-major [B, T, n] per run (the inverse copy of toTimeMajor). */
 export function toBatchMajor(dst: Float, src: Float, B: number, T: number, n: number, runs = 1): void {
-  const m = B * T * n;
+  transposeRows(dst, src, T, B, n, runs);
+}
+
+/** Per run, src [a, b, n] copied as dst [b, a, n] (row (i, j) to row j·a + i), element by element. */
+function transposeRows(dst: Float, src: Float, a: number, b: number, n: number, runs: number): void {
+  const m = a * b * n;
+  // element copies: a subarray per row of n (often 6-24) floats cost more than the copy itself
   for (let r = 0; r < runs; r++) {
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const s0 = r * m + (t * B + b) * n, d0 = r * m + (b * T + t) * n;
-        for (let j = 0; j < n; j++) dst[d0 + j] = src[s0 + j];
+    for (let i = 0; i < a; i++) {
+      for (let j = 0; j < b; j++) {
+        const s0 = r * m + (i * b + j) * n, d0 = r * m + (j * a + i) * n;
+        for (let e = 0; e < n; e++) dst[d0 + e] = src[s0 + e];
       }
     }
   }
